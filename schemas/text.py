@@ -1,0 +1,47 @@
+"""Text folding shared by the normaliser, dedup and search analysis.
+
+Folding happens in one place so that "數學", "数学" and "数 学" compare equal
+everywhere in Huiju.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+import opencc
+
+_t2s = opencc.OpenCC("t2s")
+_space = re.compile(r"\s+")
+_CONTROL = dict.fromkeys(
+    c for c in range(0x20) if c not in (0x09, 0x0A, 0x0D)
+)  # XML-illegal C0 controls
+
+
+def to_simplified(text: str) -> str:
+    """Traditional → Simplified Chinese (OpenCC t2s)."""
+    return _t2s.convert(text)
+
+
+def strip_controls(text: str) -> str:
+    """Drop C0 control characters that XML 1.0 cannot carry."""
+    return text.translate(_CONTROL)
+
+
+def clean(text: str | None) -> str:
+    """Tidy a harvested string for storage: NFC, no controls, single spaces."""
+    if not text:
+        return ""
+    text = unicodedata.normalize("NFC", strip_controls(text))
+    return _space.sub(" ", text).strip()
+
+
+@lru_cache(maxsize=65536)
+def fold(text: str) -> str:
+    """Comparison key: full-width → half-width (NFKC), Simplified, lower case,
+    whitespace and middle dots removed."""
+    text = unicodedata.normalize("NFKC", text)
+    text = to_simplified(text).lower()
+    text = text.replace("•", "·").replace("・", "·")
+    return _space.sub("", text)
