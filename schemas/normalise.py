@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
+from functools import cache
 
 from schemas.record import Curriculum, Edition, Term, Unmapped
 from schemas.text import clean, fold
@@ -64,17 +65,16 @@ def normalise_grade(text: str | None, school_system: str | None = None) -> int |
     if not text:
         return None
     folded = fold(text)
-    for number, entry in grade_entries().items():
-        names = [entry["zh"], entry["en"], *entry.get("synonyms", [])]
-        if folded in {fold(n) for n in names}:
-            return number
-    relative = load_data("grades")["junior_relative"]
-    for name, n in relative["names"].items():
-        if folded == fold(name):
-            system = school_system or "6-3"
-            if n > relative["max"][system]:
-                return None
-            return relative["offset"][system] + n
+    absolute, relative_names = _grade_index()
+    if folded in absolute:
+        return absolute[folded]
+    if folded in relative_names:
+        relative = load_data("grades")["junior_relative"]
+        n = relative_names[folded]
+        system = school_system or "6-3"
+        if n > relative["max"][system]:
+            return None
+        return relative["offset"][system] + n
     m = re.fullmatch(r"(?:grade)?([0-9一二三四五六七八九十]+)(?:年级)?", folded)
     if m:
         number = chinese_number(m.group(1))
@@ -83,12 +83,27 @@ def normalise_grade(text: str | None, school_system: str | None = None) -> int |
     return None
 
 
+@cache
+def _grade_index() -> tuple[dict[str, int], dict[str, int]]:
+    """Folded grade names → number, and folded 初N names → N (built once)."""
+    absolute = {}
+    for number, entry in grade_entries().items():
+        for name in (entry["zh"], entry["en"], *entry.get("synonyms", [])):
+            absolute[fold(name)] = number
+    relative = {fold(k): v for k, v in load_data("grades")["junior_relative"]["names"].items()}
+    return absolute, relative
+
+
+@cache
+def _bands() -> dict[str, str]:
+    return {fold(k): v for k, v in load_data("grades")["bands"].items() if not k.startswith("_")}
+
+
 def grade_band_stage(text: str | None) -> str | None:
     """Stage code for grade bands such as 一至二年级 or 水平二 (no single grade)."""
     if not text:
         return None
-    bands = {fold(k): v for k, v in load_data("grades")["bands"].items() if not k.startswith("_")}
-    return bands.get(fold(text))
+    return _bands().get(fold(text))
 
 
 def grade_label(number: int) -> str:
@@ -222,6 +237,7 @@ def normalise_honour(text: str | None) -> str | None:
 
 
 _CC = re.compile(r"creativecommons\.org/(licenses|publicdomain)/([a-z-]+)/(\d\.\d)")
+_CC_TEXT = re.compile(r"^cc[\s_-]*(by(?:[\s_-]+(?:nc|sa|nd))*)(?:[\s_-]*(\d\.\d))?$")
 
 
 def normalise_licence(text: str | None) -> str | None:
@@ -234,6 +250,10 @@ def normalise_licence(text: str | None) -> str | None:
         if kind == "publicdomain":
             return f"CC0-{version}" if name == "zero" else "public-domain"
         return f"CC-{name.upper()}-{version}"
+    m = _CC_TEXT.match(clean(text).lower())
+    if m:
+        parts = "-".join(re.split(r"[\s_-]+", m.group(1))).upper()
+        return f"CC-{parts}-{m.group(2)}" if m.group(2) else f"CC-{parts}"  # no version: none guessed
     folded = fold(text)
     for entry in vocabulary("licences").entries.values():
         if folded == fold(entry["code"]) or any(fold(s) == folded for s in entry.get("synonyms", [])):

@@ -121,6 +121,8 @@ def test_small_vocabularies() -> None:
     assert normalise_licence("https://creativecommons.org/licenses/by-nc-sa/4.0/") == "CC-BY-NC-SA-4.0"
     assert normalise_licence("CC0") == "CC0-1.0"
     assert normalise_licence("随便用") is None
+    assert normalise_licence("CC BY-NC-ND 4.0") == "CC-BY-NC-ND-4.0"
+    assert normalise_licence("cc by") == "CC-BY"  # no version given, none guessed
 
 
 def test_build_curriculum_full() -> None:
