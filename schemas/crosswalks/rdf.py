@@ -1,0 +1,421 @@
+"""RDF descriptions (Turtle, N-Triples, RDF/XML, JSON-LD) → Record, via rdflib.
+
+The syntax is sniffed from the bytes. Every subject typed as a creative work
+(schema.org LearningResource, CreativeWork, Course, VideoObject …, LRMI
+LearningResource, DCMI Type Text/MovingImage …) is mapped, and so is any
+subject with a title (dc:title, dcterms:title, schema:name) plus an
+educational property (dcterms:educationLevel/audience, LRMI/schema.org
+learningResourceType, educationalAlignment …) or a dc:type. Properties are
+reduced to schema.org names and mapped by lrmi_map.record_from_node, so RDF
+and JSON-LD agree field by field. A file that only holds vocabularies (SKOS
+concept schemes, RDFS/OWL term lists such as the DCMI files) gives one
+Rejected("no resource descriptions: …").
+
+Safety: RDF/XML goes through xmlsafe.parse_xml and is fed to rdflib's
+RDF/XML handler as SAX events (lxml.sax), so rdflib never parses XML itself.
+A DTD that only declares literal namespace entities (the DCMI files'
+<!ENTITY dcns '…'>) is expanded textually first, within a size budget.
+JSON-LD never triggers a fetch: the schema.org context is known by heart
+(it is @vocab in effect); any other remote @context (or @import) is refused
+before parsing, and the rdflib context used refuses any fetch as well.
+Graph walks are depth-limited with a visited set, so cycles cannot loop.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from collections.abc import Iterator
+from typing import Any
+
+import msgspec
+from lxml import sax as lxml_sax
+from rdflib import BNode, Graph, Literal, URIRef
+from rdflib.namespace import DC, DCTERMS, OWL, RDF, RDFS, SKOS
+from rdflib.plugins.parsers.jsonld import Parser as JsonLdParser
+from rdflib.plugins.parsers.rdfxml import RDFXMLHandler
+from rdflib.plugins.shared.jsonld.context import Context
+
+from schemas.crosswalks import ReadResult, Rejected
+from schemas.crosswalks.lrmi import HTML_TAGS
+from schemas.crosswalks.lrmi_map import (
+    EDU_PROPS,
+    LOCAL_NS,
+    RESOURCE_TYPES,
+    SCHEMA_NS,
+    Node,
+    lit,
+    record_from_node,
+    term_key,
+)
+from schemas.errors import CrosswalkError
+from schemas.xmlsafe import MAX_XML_BYTES, local_name, parse_xml
+
+DCMITYPE = "http://purl.org/dc/dcmitype/"
+RESOURCE_CLASSES = frozenset(
+    {URIRef(ns + name) for ns in SCHEMA_NS for name in RESOURCE_TYPES}
+    | {
+        URIRef(DCMITYPE + n)
+        for n in ("Text", "MovingImage", "Sound", "InteractiveResource", "Image", "StillImage")
+    }
+    | {URIRef("http://purl.org/dcx/lrmi-terms/LearningResource")}
+)
+VOCAB_CLASSES = frozenset(
+    {
+        SKOS.Concept,
+        SKOS.ConceptScheme,
+        SKOS.Collection,
+        RDFS.Class,
+        RDF.Property,
+        OWL.Class,
+        OWL.ObjectProperty,
+        OWL.DatatypeProperty,
+        OWL.AnnotationProperty,
+        OWL.Ontology,
+        RDFS.Datatype,
+    }
+)
+PROPERTY_CLASSES = (RDF.Property, OWL.ObjectProperty, OWL.DatatypeProperty, OWL.AnnotationProperty)
+TITLE_PREDICATES = frozenset({DC.title, DCTERMS.title} | {URIRef(ns + "name") for ns in SCHEMA_NS})
+EDU_PREDICATES = frozenset(
+    {DCTERMS.educationLevel, DCTERMS.audience, DCTERMS.instructionalMethod, DC.type, DCTERMS.type}
+    | {URIRef(ns + p) for ns in LOCAL_NS[:4] for p in EDU_PROPS}
+)
+MAX_NESTING = 2
+_ENTITY = re.compile(r"""<!ENTITY\s+([A-Za-z_][\w.-]*)\s+(["'])([^"'&%<]{0,1000})\2\s*>""")
+_DOCTYPE = re.compile(r"<!DOCTYPE\s+[\w:.-]+\s*\[(.*?)\]\s*>", re.S)
+_COMMENT = re.compile(r"<!--.*?-->", re.S)
+_NT_LINE = re.compile(rb"^\s*(<[^>\s]*>|_:\S+)\s+<[^>\s]*>\s+.+\.\s*$")
+
+
+class RemoteContextError(Exception):
+    """A JSON-LD document wanted a remote context; we never fetch one."""
+
+
+def read(data: bytes, *, source: str) -> Iterator[ReadResult]:
+    """Records for every learning-resource subject in the graph."""
+    try:
+        graph = _parse(data.removeprefix(b"\xef\xbb\xbf"))
+    except CrosswalkError as exc:
+        yield Rejected(reason=exc.reason, stage="parse")
+        return
+    except RecursionError:
+        yield Rejected(reason="payload nested too deeply", stage="parse")
+        return
+    subjects = _resources(graph)
+    if not subjects:
+        yield Rejected(reason=f"no resource descriptions: {_what(graph)}")
+        return
+    for subject in subjects:
+        node = _node(graph, subject, 0, frozenset())
+        yield record_from_node(node, source=source, locator=str(subject))
+
+
+# ---------------------------------------------------------------- parsing
+
+
+def _syntax(data: bytes) -> str:
+    head = data[:4096].lstrip()
+    if head[:1] in (b"{", b"["):
+        return "json-ld"
+    if head[:1] == b"<":
+        tag = re.search(rb"<([A-Za-z][\w:.-]*)", head)
+        if head[:14].lower() == b"<!doctype html" or (tag and tag.group(1).lower() in HTML_TAGS):
+            return "html"
+        if head[:2] in (b"<?", b"<!") or not re.match(rb"<[^\s<>]*>\s*(<|_:|\"|[\w-]*:|a\s)", head):
+            return "xml"
+    first = next((ln for ln in head.splitlines() if ln.strip() and not ln.lstrip().startswith(b"#")), b"")
+    return "nt" if _NT_LINE.match(first) else "turtle"
+
+
+def _parse(data: bytes) -> Graph:
+    syntax = _syntax(data)
+    if syntax == "html":
+        raise CrosswalkError("HTML page, not RDF (the lrmi reader extracts RDFa and JSON-LD from pages)")
+    if syntax == "xml":
+        return _parse_rdfxml(data)
+    if syntax == "json-ld":
+        try:
+            doc = msgspec.json.decode(data)
+        except msgspec.DecodeError as exc:
+            raise CrosswalkError(f"invalid JSON: {exc}") from None
+        return _parse_jsonld(doc)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise CrosswalkError(f"{syntax} is not UTF-8: {exc}") from None
+    for fmt in (syntax, "turtle") if syntax == "nt" else (syntax,):
+        graph = Graph()
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                graph.parse(data=text, format=fmt)
+            return graph
+        except Exception as exc:  # rdflib's parsers raise many exception types
+            error = exc
+    raise CrosswalkError(f"{syntax} parse error: {_one_line(error)}")
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return (text[:300] + "…") if len(text) > 300 else text or type(exc).__name__
+
+
+def expand_namespace_entities(data: bytes) -> bytes:
+    """Inline a DTD that only declares literal entities (namespace shorthands).
+
+    Anything else in the DTD, or a value with markup or references, leaves
+    the bytes unchanged so parse_xml refuses them as usual.
+    """
+    head = data[:65536].decode("utf-8", "replace")
+    match = _DOCTYPE.search(head)
+    if not match:
+        return data
+    subset = _COMMENT.sub("", match.group(1))
+    entities = {m.group(1): m.group(3) for m in _ENTITY.finditer(subset)}
+    if not entities or len(entities) > 100 or _ENTITY.sub("", subset).strip():
+        return data
+    text = data.decode("utf-8")
+    start = text.index(match.group(0))
+    body = text[:start] + text[start + len(match.group(0)) :]
+    escaped = {k: v.replace('"', "&quot;").replace("'", "&apos;") for k, v in entities.items()}
+    expanded = re.sub(r"&([A-Za-z_][\w.-]*);", lambda m: escaped.get(m.group(1), m.group(0)), body)
+    if len(expanded) > MAX_XML_BYTES:
+        raise CrosswalkError("XML entity expansion exceeds the size limit")
+    return expanded.encode("utf-8")
+
+
+class _Locator:
+    """The bits of a SAX locator rdflib's handler asks for (base URI)."""
+
+    def getPublicId(self) -> None:  # noqa: N802 - SAX API
+        return None
+
+    def getSystemId(self) -> str:  # noqa: N802
+        return ""
+
+    def getLineNumber(self) -> int:  # noqa: N802
+        return 0
+
+    def getColumnNumber(self) -> int:  # noqa: N802
+        return 0
+
+
+def _parse_rdfxml(data: bytes) -> Graph:
+    try:
+        root = parse_xml(expand_namespace_entities(data))
+    except UnicodeDecodeError:
+        root = parse_xml(data)
+    rdf_ns = str(RDF)
+    if root.tag != f"{{{rdf_ns}}}RDF" and not any(k.startswith(f"{{{rdf_ns}}}") for k in root.attrib):
+        raise CrosswalkError(f"XML <{local_name(root)}> is not RDF/XML")
+    graph = Graph()
+    handler = RDFXMLHandler(graph)
+    handler.setDocumentLocator(_Locator())
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            lxml_sax.saxify(root, handler)
+    except Exception as exc:  # rdflib raises ParserError and friends on bad RDF/XML
+        raise CrosswalkError(f"RDF/XML error: {_one_line(exc)}") from None
+    return graph
+
+
+class _NoFetchCache(dict):
+    """rdflib checks its context cache before any fetch: make that check refuse."""
+
+    def __contains__(self, key: object) -> bool:
+        raise RemoteContextError(str(key))
+
+
+class _OfflineContext(Context):
+    def __init__(self) -> None:
+        super().__init__(base=None)
+        self._context_cache = _NoFetchCache()  # shared with every subcontext rdflib derives
+
+    def _fetch_context(self, source: str, base: Any, referenced_contexts: Any) -> Any:
+        raise RemoteContextError(source)
+
+
+SCHEMA_CONTEXT = {"@vocab": "http://schema.org/", "id": "@id", "type": "@type"}
+KNOWN_CONTEXTS = {
+    url: SCHEMA_CONTEXT
+    for url in ("http://schema.org", "http://schema.org/", "https://schema.org", "https://schema.org/")
+}
+"""Contexts we know by heart, so the commonest JSON-LD needs no fetch (schema.org is @vocab in effect)."""
+
+
+def _inline_known(obj: Any, depth: int = 0) -> Any:
+    """Replace references to KNOWN_CONTEXTS by their content."""
+    if depth > 200:
+        return obj
+    if isinstance(obj, list):
+        return [_inline_known(item, depth + 1) for item in obj]
+    if not isinstance(obj, dict):
+        return obj
+    out = {}
+    for key, value in obj.items():
+        if key == "@context":
+            parts = [
+                KNOWN_CONTEXTS.get(p, p) if isinstance(p, str) else p
+                for p in (value if isinstance(value, list) else [value])
+            ]
+            value = parts if isinstance(value, list) else parts[0]
+        out[key] = _inline_known(value, depth + 1)
+    return out
+
+
+def remote_context(obj: Any, depth: int = 0) -> str | None:
+    """The first remote @context / @import reference anywhere in a JSON-LD document."""
+    if depth > 200:
+        raise CrosswalkError("JSON-LD nested more than 200 levels deep")
+    if isinstance(obj, dict):
+        for key, value in obj.items():
+            if key == "@context":
+                for part in value if isinstance(value, list) else [value]:
+                    if isinstance(part, str):
+                        return part
+            if key == "@import" and isinstance(value, str):
+                return value
+            if isinstance(value, (dict, list)):
+                found = remote_context(value, depth + 1)
+                if found:
+                    return found
+    elif isinstance(obj, list):
+        for item in obj:
+            found = remote_context(item, depth + 1)
+            if found:
+                return found
+    return None
+
+
+def jsonld_graph(doc: Any) -> Graph:
+    """rdflib's JSON-LD → RDF with a context that can never fetch."""
+    graph = Graph()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        JsonLdParser().parse(doc, _OfflineContext(), graph)
+    return graph
+
+
+def _parse_jsonld(doc: Any) -> Graph:
+    if not _looks_jsonld(doc):
+        raise CrosswalkError("JSON without @context, @id, @type or @graph is not JSON-LD")
+    doc = _inline_known(doc)
+    remote = remote_context(doc)
+    if remote:
+        raise CrosswalkError(f"remote @context not fetched: {remote[:200]}")
+    try:
+        return jsonld_graph(doc)
+    except RemoteContextError as exc:
+        raise CrosswalkError(f"remote @context not fetched: {str(exc)[:200]}") from None
+    except Exception as exc:  # rdflib's JSON-LD errors are plain exceptions
+        raise CrosswalkError(f"JSON-LD error: {_one_line(exc)}") from None
+
+
+def _looks_jsonld(doc: Any) -> bool:
+    items = doc if isinstance(doc, list) else [doc]
+    return any(
+        isinstance(i, dict) and ({"@context", "@id", "@type", "@graph"} & i.keys()) for i in items[:1000]
+    )
+
+
+# ---------------------------------------------------------------- mapping
+
+
+def _resources(graph: Graph) -> list[Any]:
+    """Learning-resource subjects, minus blank ones embedded in another."""
+    found = []
+    for subject in set(graph.subjects()):
+        types = set(graph.objects(subject, RDF.type))
+        if types & VOCAB_CLASSES:
+            continue
+        predicates = set(graph.predicates(subject))
+        if types & RESOURCE_CLASSES or (predicates & TITLE_PREDICATES and predicates & EDU_PREDICATES):
+            found.append(subject)
+    chosen = set(found)
+    embedded = {o for s in chosen for o in graph.objects(s) if isinstance(o, BNode) and o != s}
+    return sorted((s for s in found if not (isinstance(s, BNode) and s in embedded)), key=str)
+
+
+def _ident(term: Any) -> str:
+    return str(term) if isinstance(term, URIRef) else f"_:{term}"
+
+
+def _node(graph: Graph, subject: Any, depth: int, seen: frozenset) -> Node:
+    """The subject's mapped properties as an lrmi_map node; nesting is bounded."""
+    node: Node = {"@id": _ident(subject), "@type": []}
+    seen = seen | {subject}
+    for predicate, obj in sorted(graph.predicate_objects(subject), key=lambda po: (str(po[0]), str(po[1]))):
+        if predicate == RDF.type:
+            if isinstance(obj, URIRef):
+                node["@type"].append(term_key(str(obj)) or re.split(r"[/#]", str(obj))[-1])
+            continue
+        key = term_key(str(predicate))
+        if key is None:
+            continue
+        node.setdefault(key, []).extend(_values(graph, obj, depth, seen))
+    return node
+
+
+def _values(graph: Graph, obj: Any, depth: int, seen: frozenset) -> list:
+    if isinstance(obj, Literal):
+        return [lit(str(obj), obj.language)]
+    if isinstance(obj, BNode) and (obj, RDF.first, None) in graph:
+        items, cell, visited = [], obj, set()
+        while cell is not None and cell != RDF.nil and cell not in visited and len(items) < 10_000:
+            visited.add(cell)
+            first = graph.value(cell, RDF.first)
+            if first is not None:
+                items.extend(_values(graph, first, depth, seen))
+            cell = graph.value(cell, RDF.rest)
+        return items
+    if obj in seen or depth >= MAX_NESTING or (obj, None, None) not in graph:
+        return [{"@id": _ident(obj), "@type": []}]
+    return [_node(graph, obj, depth + 1, seen)]
+
+
+def _label(graph: Graph, subject: Any) -> str:
+    for predicate in (DCTERMS.title, DC.title, SKOS.prefLabel, RDFS.label):
+        values = sorted(
+            graph.objects(subject, predicate),
+            key=lambda v: (getattr(v, "language", None) not in (None, "en"), str(v)),
+        )
+        if values:
+            return " ".join(str(values[0]).split())[:120]
+    return str(subject)
+
+
+def _what(graph: Graph) -> str:
+    """Say what a graph without resources holds, for the rejection reason."""
+    if len(graph) == 0:
+        return "empty graph"
+    schemes = sorted(set(graph.subjects(RDF.type, SKOS.ConceptScheme)), key=str)
+    concepts = set(graph.subjects(RDF.type, SKOS.Concept))
+    if schemes or concepts:
+        name = (
+            f"SKOS concept scheme '{_label(graph, schemes[0])}'"
+            if len(schemes) == 1
+            else f"{len(schemes)} SKOS concept schemes"
+        )
+        return f"{name} ({len(concepts)} concepts)"
+    properties = {s for cls in PROPERTY_CLASSES for s in graph.subjects(RDF.type, cls)}
+    classes = set(graph.subjects(RDF.type, RDFS.Class)) | set(graph.subjects(RDF.type, OWL.Class))
+    if properties or classes:
+        heads = sorted(
+            (
+                s
+                for s in set(graph.subjects()) - properties - classes
+                if (s, DCTERMS.title, None) in graph
+                or (s, DC.title, None) in graph
+                or (s, RDF.type, OWL.Ontology) in graph
+            ),
+            key=str,
+        )
+        name = f"RDF vocabulary '{_label(graph, heads[0])}'" if heads else "RDF vocabulary"
+        return f"{name} ({len(properties)} properties, {len(classes)} classes)"
+    subjects = len(set(graph.subjects()))
+    return (
+        f"{subjects} subject(s) in {len(graph)} triples, none typed as a learning resource "
+        "or described with an educational property"
+    )
