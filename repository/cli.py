@@ -1,0 +1,161 @@
+"""`huiju`: the single entry point for operators, CI and the acceptance checks.
+
+Command names and options are a public interface: the README, docs and
+acceptance checks call them, so change them only with a deprecation path.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from repository.settings import Settings
+from repository.store import Store
+from schemas.crosswalks import READERS, WRITERS
+from schemas.record import SOURCE_LEVELS
+
+IMPORT_FORMATS = tuple(READERS)
+EXPORT_FORMATS = tuple(f for f in WRITERS)
+
+
+class Context:
+    """Settings and a lazily opened store, shared by the commands."""
+
+    def __init__(self) -> None:
+        self.settings = Settings()
+        self._store: Store | None = None
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            if self.settings.database_url.startswith("sqlite:///"):
+                self.settings.instance_path.mkdir(parents=True, exist_ok=True)
+            self._store = Store(self.settings.database_url)
+        return self._store
+
+
+pass_context = click.make_pass_decorator(Context, ensure=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="huiju")
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """Huiju (汇聚): a federated repository for K-12 teaching resources."""
+    obj = ctx.ensure_object(Context)
+    logging.basicConfig(level=obj.settings["LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # migrations report through `huiju init`
+
+
+@main.command()
+@pass_context
+def init(ctx: Context) -> None:
+    """Create or migrate the database to the latest schema."""
+    ctx.store.init()
+    click.echo(f"database ready: {_safe_url(ctx.settings.database_url)}")
+
+
+@main.command(name="import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", required=True, type=click.Choice(IMPORT_FORMATS), help="Format of the file.")
+@click.option("--source", required=True, help="Source name the records belong to (created if new).")
+@click.option("--level", type=click.Choice(SOURCE_LEVELS), help="Source level (national … school).")
+@pass_context
+def import_(ctx: Context, path: Path, fmt: str, source: str, level: str | None) -> None:
+    """Load records from a file; bad records go to the quarantine."""
+    from repository.ingest import import_payload
+
+    ctx.store.init()
+    report = import_payload(
+        ctx.store, path.read_bytes(), format=fmt, source_name=source, location=str(path.resolve()),
+        level=level, batch_size=ctx.settings["IMPORT_BATCH_SIZE"],
+    )
+    click.echo(f"{path.name}: {report.summary()}")
+
+
+@main.command()
+@click.option("--what", type=click.Choice(["records", "works"]), default="records", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(EXPORT_FORMATS), default="jsonl", show_default=True)
+@click.option("--source", help="Only records of this source.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="File to write (default stdout).")
+@pass_context
+def export(ctx: Context, what: str, fmt: str, source: str | None, output: Path | None) -> None:
+    """Write records or works in jsonl, oai_dc, lom, marcxml or lrmi."""
+    from repository.export import export_records, export_works
+
+    ctx.store.init()
+    stream = output.open("wb") if output else sys.stdout.buffer
+    try:
+        if what == "records":
+            count = export_records(ctx.store, fmt, stream, source=source)
+        else:
+            count = export_works(ctx.store, fmt, stream)
+    finally:
+        if output:
+            stream.close()
+        else:
+            stream.flush()
+    click.echo(f"exported {count} {what}", err=True)
+    if what == "works" and count == 0:
+        click.echo("no works yet: run `huiju dedupe` first", err=True)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--threads", default=8, show_default=True, type=int, help="Worker threads of the WSGI server.")
+@pass_context
+def serve(ctx: Context, host: str, port: int, threads: int) -> None:
+    """Serve the site, JSON API and OAI-PMH with the production server (waitress)."""
+    from waitress import serve as waitress_serve
+
+    from repository.app import create_app
+
+    ctx.store.init()
+    app = create_app(ctx.settings, store=ctx.store)
+    click.echo(f"Huiju is serving on http://{host}:{port}/  (Ctrl-C stops)")
+    waitress_serve(app, host=host, port=port, threads=threads, ident="huiju")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--no-serve", is_flag=True, help="Prepare the demo data and exit without serving.")
+@click.pass_context
+def demo(click_ctx: click.Context, host: str, port: int, no_serve: bool) -> None:
+    """Load the bundled sample federation and serve it on 127.0.0.1."""
+    from repository.demo import load_demo
+
+    ctx = click_ctx.ensure_object(Context)
+    ctx.store.init()
+    for line in load_demo(ctx.store, batch_size=ctx.settings["IMPORT_BATCH_SIZE"]):
+        click.echo(line)
+    if not no_serve:
+        click_ctx.invoke(serve, host=host, port=port)
+
+
+@main.command()
+@pass_context
+def stats(ctx: Context) -> None:
+    """Show sources with their record counts and last run."""
+    ctx.store.init()
+    sources = ctx.store.list_sources()
+    if not sources:
+        click.echo("no sources yet: `huiju import` or `huiju demo` adds some")
+    for source in sources:
+        records = ctx.store.count_records(source=source.name)
+        click.echo(f"{source.name:20} {source.level or '-':11} {records:8} records")
+
+
+def _safe_url(url: str) -> str:
+    """Database URL without a password, for printing."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,140 @@
+"""Engine creation for the two supported databases: SQLite (embedded) and PostgreSQL.
+
+The URL is always passed in; reading settings or the environment is the
+caller's job, so tests and tools can open any number of stores side by side.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import DateTime, Engine, create_engine, event
+from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.pool import StaticPool
+from sqlalchemy.types import TypeDecorator
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+"""How long a SQLite writer waits for another writer's lock before failing."""
+
+_SCHEMA_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in, aware UTC datetimes out, on both databases.
+
+    PostgreSQL stores ``timestamptz``; SQLite has no time zones, so values are
+    stored as naive UTC text (which also sorts correctly) and made aware again
+    on read. Naive values passed in are taken to be UTC already.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        else:
+            value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _sqlite_text(value: datetime | None) -> str | None:
+    """UTCDateTime's SQLite storage (SQLAlchemy's own text format) without SQLAlchemy."""
+    if value is None:
+        return None
+    if value.tzinfo is not None:
+        value = value.astimezone(UTC).replace(tzinfo=None)
+    return value.isoformat(" ", "microseconds")
+
+
+def _aware_utc(value: datetime | None) -> datetime | None:
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
+
+
+def driver_datetime(dialect_name: str) -> Callable[[datetime | None], datetime | str | None]:
+    """The function that turns a datetime into what the raw driver stores for a UTCDateTime
+    column, for bulk statements that bypass SQLAlchemy's type processing."""
+    return _sqlite_text if dialect_name == "sqlite" else _aware_utc
+
+
+def make_engine(url: str, *, schema: str | None = None, echo: bool = False) -> Engine:
+    """Create an engine for ``sqlite:///file.db`` or ``postgresql+psycopg://…``.
+
+    ``schema`` (PostgreSQL only) puts every table, the Alembic version table
+    and the triggers into that schema via ``search_path``; tests use it to get
+    an isolated database per test inside one server database.
+    """
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        if schema:
+            raise ValueError("schema is only supported on PostgreSQL")
+        return _sqlite_engine(url, echo=echo)
+    if backend == "postgresql":
+        if parsed.drivername == "postgresql":
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        connect_args: dict[str, Any] = {}
+        if schema:
+            if not _SCHEMA_NAME.match(schema):
+                raise ValueError(f"invalid schema name {schema!r}")
+            connect_args["options"] = f"-c search_path={schema}"
+        return create_engine(parsed, echo=echo, pool_pre_ping=True, connect_args=connect_args)
+    raise ValueError(f"unsupported database {backend!r}: use sqlite:/// or postgresql+psycopg://")
+
+
+def _sqlite_engine(url: str, *, echo: bool) -> Engine:
+    """SQLite with WAL, foreign keys, a busy timeout and real transactions.
+
+    The sqlite3 module's legacy transaction handling is switched off so that
+    SQLAlchemy emits BEGIN itself: reads then see one snapshot, DDL in a
+    migration is transactional, and write sessions can ask for
+    ``BEGIN IMMEDIATE`` (execution option ``sqlite_begin``) so that two
+    writers queue on the busy timeout instead of failing on a stale snapshot.
+    """
+    parsed = make_url(url)
+    memory = parsed.database in (None, "", ":memory:")
+    kwargs: dict[str, Any] = {"echo": echo}
+    if memory:
+        kwargs.update(poolclass=StaticPool, connect_args={"check_same_thread": False})
+    elif parsed.database and not parsed.database.startswith("file:"):
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)  # `huiju init` on a fresh machine
+    engine = create_engine(url, **kwargs)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None
+        cursor = dbapi_conn.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        if not memory:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            # NORMAL is durable against process crashes in WAL mode; only an OS
+            # crash or power loss can lose the last commits (never corrupt).
+            cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+    return engine
