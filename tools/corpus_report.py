@@ -65,7 +65,7 @@ def run(corpus: Path) -> list[FileResult]:
             rel = path.relative_to(corpus)
             if not path.is_file() or rel.parts[0] not in RECORD_FOLDERS or path.name in SKIP_NAMES:
                 continue
-            if path.suffix in (".md", ".txt", ".yaml", ".xsd"):
+            if path.suffix in (".md", ".yaml", ".xsd"):
                 continue
             data = path.read_bytes()
             fmt = guess_format(rel, data[:4096])
