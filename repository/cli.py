@@ -157,5 +157,20 @@ def _safe_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
+def _register_command_modules() -> None:
+    """Commands of other areas live in their own modules and attach to `main`."""
+    from importlib import import_module
+
+    for name in ("repository.cli_harvest",):
+        try:
+            import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+
+
+_register_command_modules()
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
