@@ -161,7 +161,7 @@ def _register_command_modules() -> None:
     """Commands of other areas live in their own modules and attach to `main`."""
     from importlib import import_module
 
-    for name in ("repository.cli_harvest", "repository.cli_schedule"):
+    for name in ("repository.cli_works", "repository.cli_harvest", "repository.cli_schedule"):
         try:
             import_module(name)
         except ModuleNotFoundError as exc:
@@ -171,6 +171,3 @@ def _register_command_modules() -> None:
 
 _register_command_modules()
 
-
-if __name__ == "__main__":  # pragma: no cover
-    main()

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-HUIJU = [sys.executable, "-m", "repository.cli"]
+HUIJU = [sys.executable, "-m", "repository"]
 
 
 def huiju(instance: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -113,3 +113,22 @@ def test_export_formats_reimport(tmp_path: Path, fmt: str) -> None:
     huiju(tmp_path, "export", "--format", fmt, "-o", str(out))
     report = huiju(tmp_path / "b", "import", str(out), "--format", fmt, "--source", "t").stdout
     assert "1 added" in report
+
+
+def test_dedupe_export_works_and_explain(tmp_path: Path) -> None:
+    lesson = {"title": "勾股定理（第一课时）", "description": "人教版八年级数学下册 勾股定理",
+              "identifiers": [{"scheme": "smartedu", "value": "nat-123"}]}
+    national = _jsonl(tmp_path / "n.jsonl", [{**lesson, "source_record_id": "n1"},
+                                            {"source_record_id": "n2", "title": "圆的面积"}])
+    city = _jsonl(tmp_path / "c.jsonl", [{**lesson, "source_record_id": "c1", "title": "【市级优课】勾股定理（第一课时）"}])
+    huiju(tmp_path, "import", str(national), "--format", "jsonl", "--source", "national", "--level", "national")
+    huiju(tmp_path, "import", str(city), "--format", "jsonl", "--source", "city", "--level", "municipal")
+    assert "3 records processed; 2 works" in huiju(tmp_path, "dedupe").stdout
+    works = [json.loads(line) for line in huiju(tmp_path, "export", "--what", "works").stdout.splitlines()]
+    joint = next(w for w in works if len(w["members"]) == 2)
+    assert sorted(m["source"] for m in joint["members"]) == ["city", "national"]
+    assert joint["canonical"] == {"source": "national", "source_record_id": "n1"}
+    explained = huiju(tmp_path, "works", "explain", joint["id"]).stdout
+    assert "identifier" in explained and "[city]" in explained
+    missing = huiju(tmp_path, "works", "explain", "wnope", check=False)
+    assert missing.returncode == 1 and "no work wnope" in missing.stderr

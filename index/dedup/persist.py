@@ -1,0 +1,187 @@
+"""Dedup state across runs.
+
+Two things persist, differently: the curator decision log is appended as
+each decision is made (it is the only state that cannot be recomputed),
+while the clustering state is a snapshot written when the caller chooses;
+without one, `DedupEngine.rebuild(records, store.decisions())` recomputes it.
+
+`StateStore` is the small interface the record store will implement (a
+table for decisions, a blob for the snapshot); `MemoryStore` and
+`DirectoryStore` are the in-process and on-disk versions.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+import msgspec
+
+from index.dedup.cluster import Decision
+from index.dedup.lsh import ShingleLSH
+from index.dedup.signals import Features, Match
+from schemas.record import Record
+
+if TYPE_CHECKING:
+    from index.dedup.engine import DedupEngine, RecordLoader
+
+SNAPSHOT_VERSION = 1
+
+
+class StateStore(Protocol):
+    def load(self) -> bytes | None: ...
+    def save(self, snapshot: bytes) -> None: ...
+    def append_decision(self, decision: Decision) -> None: ...
+    def decisions(self) -> list[Decision]: ...
+
+
+class MemoryStore:
+    def __init__(self) -> None:
+        self.snapshot: bytes | None = None
+        self.log: list[Decision] = []
+
+    def load(self) -> bytes | None:
+        return self.snapshot
+
+    def save(self, snapshot: bytes) -> None:
+        self.snapshot = snapshot
+
+    def append_decision(self, decision: Decision) -> None:
+        self.log.append(decision)
+
+    def decisions(self) -> list[Decision]:
+        return list(self.log)
+
+
+class DirectoryStore:
+    """snapshot.msgpack (replaced atomically) + decisions.jsonl (append-only)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.mkdir(parents=True, exist_ok=True)
+
+    def load(self) -> bytes | None:
+        file = self.path / "snapshot.msgpack"
+        return file.read_bytes() if file.exists() else None
+
+    def save(self, snapshot: bytes) -> None:
+        fd, tmp = tempfile.mkstemp(dir=self.path, prefix=".snapshot-")
+        with os.fdopen(fd, "wb") as out:
+            out.write(snapshot)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, self.path / "snapshot.msgpack")
+
+    def append_decision(self, decision: Decision) -> None:
+        with open(self.path / "decisions.jsonl", "ab") as out:
+            out.write(msgspec.json.encode(decision) + b"\n")
+
+    def decisions(self) -> list[Decision]:
+        file = self.path / "decisions.jsonl"
+        if not file.exists():
+            return []
+        return [
+            msgspec.json.decode(line, type=Decision)
+            for line in file.read_bytes().splitlines()
+            if line.strip()
+        ]
+
+
+class _Snapshot(msgspec.Struct, array_like=True):
+    version: int
+    config: bytes
+    features: list[Features]
+    edges: list[tuple[str, str, Match]]
+    works: list[list[str]]
+    ambiguous: list[str]
+    decisions: list[Decision]
+    must: list[tuple[str, str, int]]
+    cannot: list[tuple[str, str, int]]
+    pins: dict[str, int]
+    lsh: bytes
+
+
+def _pairs(table: dict[str, dict[str, int]]) -> list[tuple[str, str, int]]:
+    return [(a, b, seq) for a, row in table.items() for b, seq in row.items() if a < b]
+
+
+def encode_snapshot(engine: DedupEngine) -> bytes:
+    p = engine.partition
+    return msgspec.msgpack.encode(
+        _Snapshot(
+            version=SNAPSHOT_VERSION,
+            config=msgspec.msgpack.encode(engine.config),
+            features=list(engine.features.values()),
+            edges=[(a, b, m) for a, row in engine.edges.items() for b, m in row.items() if a < b],
+            works=[sorted(ms) for ms in p.members.values()],
+            ambiguous=sorted(engine.ambiguous),
+            decisions=engine.decisions,
+            must=_pairs(p.must),
+            cannot=_pairs(p.cannot),
+            pins=engine.pins,
+            lsh=engine.lsh.to_bytes(),
+        )
+    )
+
+
+def decode_snapshot(
+    cls: type[DedupEngine], data: bytes, loader: RecordLoader | None, store: StateStore | None
+) -> DedupEngine:
+    from index.dedup.engine import EngineConfig
+
+    snap = msgspec.msgpack.decode(data, type=_Snapshot)
+    if snap.version != SNAPSHOT_VERSION:
+        raise ValueError(
+            f"snapshot version {snap.version}, expected {SNAPSHOT_VERSION}: rebuild from records"
+        )
+    engine = cls(msgspec.msgpack.decode(snap.config, type=EngineConfig), loader, store)
+    engine.lsh = ShingleLSH.from_bytes(snap.lsh)
+    for f in snap.features:
+        engine.features[f.rid] = f
+        engine.edges[f.rid] = {}
+        engine._index_key(f)
+        for loc in f.locators:
+            engine.by_locator.setdefault(loc, set()).add(f.rid)
+        for loc in f.refs:
+            engine.by_ref.setdefault(loc, set()).add(f.rid)
+    for a, b, m in snap.edges:
+        engine.edges[a][b] = m
+        engine.edges[b][a] = m
+    p = engine.partition
+    for members in snap.works:
+        root = p.found(members[0], engine.features[members[0]].fields)
+        for rid in members[1:]:
+            root = p.union(root, p.found(rid, engine.features[rid].fields), force=True)
+    for table, pairs in ((p.must, snap.must), (p.cannot, snap.cannot)):
+        for a, b, seq in pairs:
+            table.setdefault(a, {})[b] = seq
+            table.setdefault(b, {})[a] = seq
+    engine.ambiguous = set(snap.ambiguous)
+    engine.decisions = list(snap.decisions)
+    engine.pins = dict(snap.pins)
+    return engine
+
+
+def open_engine(
+    store: StateStore, records: Callable[[], Iterable[Record]], loader: RecordLoader | None = None
+) -> DedupEngine:
+    """Restore from the store's snapshot, or rebuild from records + its decision log."""
+    from index.dedup.engine import DedupEngine
+
+    data = store.load()
+    if data is not None:
+        try:
+            engine = DedupEngine.restore(data, loader, store)
+        except (msgspec.DecodeError, msgspec.ValidationError, ValueError):
+            pass  # unreadable or old snapshot: fall through to a rebuild
+        else:
+            seen = max((d.seq for d in engine.decisions), default=0)
+            for d in sorted(store.decisions(), key=lambda d: d.seq):
+                if d.seq > seen:  # decided after the snapshot was taken
+                    engine.decisions.append(d)
+                    engine._apply(d, recluster=True)
+            return engine
+    return DedupEngine.rebuild(records(), store.decisions(), loader=loader, store=store)

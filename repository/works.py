@@ -1,0 +1,173 @@
+"""Keep the store's works in step with the dedup engine (index/dedup).
+
+`dedupe()` feeds the engine the records that changed since the last run,
+then writes what moved: a Work row per new or changed cluster (canonical
+record, merged view with per-field provenance) and each record's work_id. A
+work that disappears becomes a tombstone: `merged` into the work its former
+canonical record now belongs to, or `deleted`. Curator decisions live in the
+work_decisions table (and the audit log) and always win.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import cast
+
+import msgspec
+from sqlalchemy import Table, select, update
+
+from index.dedup.cluster import Decision
+from index.dedup.engine import DedupEngine
+from index.dedup.persist import open_engine
+from repository.models import RecordRow, Work, WorkDecision
+from repository.store import Store
+
+_records = cast(Table, RecordRow.__table__)
+WATERMARK = "dedupe.watermark"
+
+
+class WorkData(msgspec.Struct, kw_only=True):
+    """What a Work row's `data` holds: the merged view of its members."""
+
+    record: dict
+    provenance: dict[str, str | list[str]]
+    members: list[str]
+
+
+class DatabaseState:
+    """The engine's StateStore: decisions in the database, snapshot in a file.
+
+    The snapshot is only a cache (rebuildable from records + decisions), so it
+    lives beside the search index in the instance folder.
+    """
+
+    def __init__(self, store: Store, snapshot_path: Path):
+        self.store = store
+        self.path = snapshot_path
+
+    def load(self) -> bytes | None:
+        return self.path.read_bytes() if self.path.exists() else None
+
+    def save(self, snapshot: bytes) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".dedup-")
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(snapshot)
+        os.replace(tmp, self.path)
+
+    def append_decision(self, decision: Decision) -> None:
+        with self.store.session(write=True) as s:
+            s.add(WorkDecision(kind=decision.kind, record_ids=[decision.a, decision.b], actor=decision.curator,
+                               at=decision.at or datetime.now(timezone.utc), reason=decision.note))
+        self.store.audit(decision.curator or "system", f"work.{decision.kind}", "record", decision.a,
+                         before=None, after={"a": decision.a, "b": decision.b, "note": decision.note})
+
+    def decisions(self) -> list[Decision]:
+        with self.store.session() as s:
+            rows = list(s.scalars(select(WorkDecision).order_by(WorkDecision.id)))
+        return [Decision(kind=r.kind, a=r.record_ids[0], b=r.record_ids[1] or "", curator=r.actor,
+                         note=r.reason, at=r.at, seq=r.id) for r in rows]
+
+
+@dataclass
+class DedupeReport:
+    records_seen: int
+    works: int
+    records_in_works: int
+    works_changed: int
+    tombstones: int
+
+    def summary(self) -> str:
+        per_work = self.records_in_works / self.works if self.works else 0.0
+        return (f"{self.records_seen} records processed; {self.works} works "
+                f"({per_work:.2f} records per work); {self.works_changed} works written, "
+                f"{self.tombstones} retired")
+
+
+def open_works_engine(store: Store, snapshot_path: Path) -> DedupEngine:
+    state = DatabaseState(store, snapshot_path)
+    return open_engine(state, lambda: store.iter_records(), loader=store.get_record)
+
+
+def dedupe(store: Store, snapshot_path: Path, *, rebuild: bool = False) -> DedupeReport:
+    """Bring works up to date with the records; incremental unless rebuild."""
+    started = datetime.now(timezone.utc)
+    if rebuild and snapshot_path.exists():
+        snapshot_path.unlink()
+    fresh = rebuild or not snapshot_path.exists()
+    engine = open_works_engine(store, snapshot_path)
+    watermark = None if fresh else store.get_setting(WATERMARK)
+    seen = 0
+    refresh: set[str] | None = None  # None: compare every work
+    if fresh:
+        seen = len(engine)
+    else:
+        refresh = set()
+        since = datetime.fromisoformat(watermark) if watermark else None
+        for record in store.iter_records(since=since, include_deleted=True):
+            if record.id in engine:
+                refresh.add(engine.work_id(record.id))
+            work = engine.add(record)
+            if work:
+                refresh.add(work)
+            seen += 1
+    report = write_works(store, engine, refresh)
+    report.records_seen = seen
+    engine.save()
+    store.set_setting(WATERMARK, started.isoformat())
+    return report
+
+
+def write_works(store: Store, engine: DedupEngine, refresh: set[str] | None = None) -> DedupeReport:
+    """Write the engine's partition to the store, touching only what moved.
+
+    refresh names works whose members changed content in place (their merged
+    view must be rewritten); None means check every work.
+    """
+    clusters = engine.works()
+    target = {rid: work for work, rids in clusters.items() for rid in rids}
+    with store.session() as s:
+        current = dict(s.execute(select(_records.c.id, _records.c.work_id).where(_records.c.deleted.is_(False))).all())
+        existing = {w.id: w for w in s.scalars(select(Work))}
+    moved = {rid for rid, work in target.items() if current.get(rid) != work}
+    left = {rid for rid, work in current.items() if work and rid not in target}
+    touched = {target[r] for r in moved} | {current[r] for r in moved | left if current.get(r)}
+    touched |= set(clusters) if refresh is None else refresh
+    now = datetime.now(timezone.utc)
+    changed = 0
+    retired = 0
+    with store.session(write=True) as s:
+        for work_id in sorted(touched):
+            if work_id in clusters:
+                data, canonical = _work_data(engine, work_id)
+                row = existing.get(work_id)
+                if row is None:
+                    s.add(Work(id=work_id, canonical_record_id=canonical, data=data, status="active", datestamp=now))
+                    changed += 1
+                elif row.data != data or row.status != "active":
+                    s.execute(update(Work).where(Work.id == work_id).values(
+                        canonical_record_id=canonical, data=data, status="active", successor_id=None, datestamp=now))
+                    changed += 1
+            elif work_id in existing and existing[work_id].status == "active":
+                old = existing[work_id]
+                successor = target.get(old.canonical_record_id or "")
+                s.execute(update(Work).where(Work.id == work_id).values(
+                    status="merged" if successor else "deleted", successor_id=successor, datestamp=now))
+                retired += 1
+        # records leave works they no longer belong to; FK-safe order: works exist first
+        for rid in moved:
+            s.execute(update(RecordRow).where(RecordRow.id == rid).values(work_id=target[rid]))
+        for rid in left:
+            s.execute(update(RecordRow).where(RecordRow.id == rid).values(work_id=None))
+    return DedupeReport(0, len(clusters), len(target), changed, retired)
+
+
+def _work_data(engine: DedupEngine, work_id: str) -> tuple[bytes, str]:
+    view = engine.merged(work_id)
+    data = WorkData(record=msgspec.to_builtins(view.record), provenance=view.provenance, members=view.members)
+    return msgspec.json.encode(data, order="deterministic"), view.canonical
+
