@@ -9,7 +9,7 @@ marcxml is a MARC21 <collection>; lrmi is a JSON array.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import BinaryIO
 
 import msgspec
@@ -27,8 +27,8 @@ _OAI_NSMAP = {None: OAI_NS}
 
 
 def _stamp(value: datetime | None) -> str:
-    value = value or datetime.now(timezone.utc)
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    value = value or datetime.now(UTC)
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def write_records(records: Iterable[Record], fmt: str, stream: BinaryIO) -> int:

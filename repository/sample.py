@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import random
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import opencc
 
@@ -63,7 +63,7 @@ def _record(source: str, n: int, rng: random.Random, lesson: tuple, *, variant: 
          "volume": volume, "chapter": [chapter, title], "class_hour": f"第{hour}课时"}
     )
     teacher = TEACHERS[(n + hour) % len(TEACHERS)]
-    created = datetime(2023, 9, 1, tzinfo=timezone.utc) + timedelta(days=rng.randint(0, 700))
+    created = datetime(2023, 9, 1, tzinfo=UTC) + timedelta(days=rng.randint(0, 700))
     description = f"{edition}{grade}{subject}{volume}《{title}》第{hour}课时{rtype}，{teacher}老师执教。"
     if source == "district":
         description = description[: max(12, len(description) // 2)] + "…"

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import tempfile
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import cast
 
@@ -62,7 +62,7 @@ class DatabaseState:
     def append_decision(self, decision: Decision) -> None:
         with self.store.session(write=True) as s:
             s.add(WorkDecision(kind=decision.kind, record_ids=[decision.a, decision.b], actor=decision.curator,
-                               at=decision.at or datetime.now(timezone.utc), reason=decision.note))
+                               at=decision.at or datetime.now(UTC), reason=decision.note))
         self.store.audit(decision.curator or "system", f"work.{decision.kind}", "record", decision.a,
                          before=None, after={"a": decision.a, "b": decision.b, "note": decision.note})
 
@@ -95,7 +95,7 @@ def open_works_engine(store: Store, snapshot_path: Path) -> DedupEngine:
 
 def dedupe(store: Store, snapshot_path: Path, *, rebuild: bool = False) -> DedupeReport:
     """Bring works up to date with the records; incremental unless rebuild."""
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     if rebuild and snapshot_path.exists():
         snapshot_path.unlink()
     fresh = rebuild or not snapshot_path.exists()
@@ -137,7 +137,7 @@ def write_works(store: Store, engine: DedupEngine, refresh: set[str] | None = No
     left = {rid for rid, work in current.items() if work and rid not in target}
     touched = {target[r] for r in moved} | {current[r] for r in moved | left if current.get(r)}
     touched |= set(clusters) if refresh is None else refresh
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     changed = 0
     retired = 0
     with store.session(write=True) as s:

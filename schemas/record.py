@@ -8,7 +8,7 @@ a million records pass through the pipeline.
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import msgspec
 
@@ -156,8 +156,8 @@ def content_hash(record: Record) -> str:
 def utc(value: datetime) -> datetime:
     """Return value as an aware UTC datetime (naive values are taken as UTC)."""
     if value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc)
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
 
 
 _encoder = msgspec.json.Encoder()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pymarc
 from pymarc import Field
@@ -128,7 +128,7 @@ _ISO_DURATION = re.compile(r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)(?:\
 
 
 def year_datetime(year: str | int) -> datetime:
-    return datetime(int(year), 1, 1, tzinfo=timezone.utc)
+    return datetime(int(year), 1, 1, tzinfo=UTC)
 
 
 def iso_duration(hours: int, minutes: int, seconds: int) -> str | None:
@@ -166,7 +166,7 @@ def duration_parts(duration: str | None) -> tuple[int, int, int] | None:
 
 def parse_005(value: str) -> datetime | None:
     try:
-        return datetime.strptime(value[:14], "%Y%m%d%H%M%S").replace(tzinfo=timezone.utc)
+        return datetime.strptime(value[:14], "%Y%m%d%H%M%S").replace(tzinfo=UTC)
     except ValueError:
         return None
 

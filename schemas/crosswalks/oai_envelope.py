@@ -9,7 +9,7 @@ real responses exist with every namespace stripped.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import msgspec
 from lxml import etree
@@ -49,8 +49,8 @@ def parse_datestamp(text: str | None) -> datetime | None:
     text = text.strip()
     try:
         if len(text) == 10:
-            return datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=timezone.utc)
-        return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(timezone.utc)
+            return datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=UTC)
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
     except ValueError:
         return None
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pymarc
@@ -160,7 +160,7 @@ def test_marc8_batch_titles_agents_and_isbn(corpus: Path) -> None:
     assert [a.name for a in first.agents if a.kind == "person"] == ["Hunt, Andrew", "Thomas, David"]
     assert Agent(name="Addison-Wesley", role="publisher", kind="organization") in first.agents
     assert Identifier("isbn", "020161622X") in first.identifiers
-    assert first.created == datetime(2000, 1, 1, tzinfo=timezone.utc)
+    assert first.created == datetime(2000, 1, 1, tzinfo=UTC)
     assert first.language == "en"  # 008/35-37 "eng"
     assert "Computer programming" in first.keywords
 
@@ -326,7 +326,7 @@ def test_marcxml_in_oai_pmh(corpus: Path) -> None:
     assert [r.source_record_id for r in records] == ["972855", "974318"]
     assert records[0].title == "2000 IEEE Nuclear and Space Radiation Effects Conference"  # 111: no 245
     assert Identifier("oai", "oai:inspirehep.net:972855") in records[0].identifiers
-    assert records[0].modified == datetime(2014, 5, 2, 14, 22, 51, tzinfo=timezone.utc)
+    assert records[0].modified == datetime(2014, 5, 2, 14, 22, 51, tzinfo=UTC)
     alma, _ = split(list(marcxml.read((corpus / VUFIND).read_bytes(), source="alma")))
     assert len(alma) == 100 and alma[0].title == "Der Soldat, oder, Abhandlung vom Kriegs-Stand"
 
@@ -364,8 +364,8 @@ def chinese_record(**changes: object) -> Record:
                 Agent(name="人民教育出版社", role="publisher", kind="organization"),
                 Agent(name="海淀区教师进修学校", role="provider", kind="organization")],
         licence="CC-BY-NC-SA-4.0", rights="仅限教学使用", is_based_on=["https://example.cn/res/jc-0817"],
-        created=datetime(2021, 9, 1, tzinfo=timezone.utc),
-        datestamp=datetime(2024, 1, 2, 3, 4, 5, tzinfo=timezone.utc),
+        created=datetime(2021, 9, 1, tzinfo=UTC),
+        datestamp=datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC),
     )
     values.update(changes)
     return Record(**values)

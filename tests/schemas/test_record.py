@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 from schemas.normalise import build_curriculum
 from schemas.record import Record, content_hash, from_json, record_id, to_json, utc
@@ -23,7 +23,7 @@ def test_id_is_deterministic_and_source_scoped() -> None:
 
 
 def test_content_hash_ignores_bookkeeping_only() -> None:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     a = make(harvested=now, datestamp=now)
     b = make(harvested=now + timedelta(days=1))
     assert content_hash(a) == content_hash(b)
@@ -31,14 +31,14 @@ def test_content_hash_ignores_bookkeeping_only() -> None:
 
 
 def test_json_round_trip_keeps_everything() -> None:
-    record = make(created=datetime(2024, 3, 1, 8, tzinfo=timezone.utc), keywords=["几何"])
+    record = make(created=datetime(2024, 3, 1, 8, tzinfo=UTC), keywords=["几何"])
     assert from_json(to_json(record)) == record
 
 
 def test_utc() -> None:
     plus8 = timezone(timedelta(hours=8))
-    assert utc(datetime(2024, 1, 1, 8, tzinfo=plus8)) == datetime(2024, 1, 1, 0, tzinfo=timezone.utc)
-    assert utc(datetime(2024, 1, 1)).tzinfo == timezone.utc
+    assert utc(datetime(2024, 1, 1, 8, tzinfo=plus8)) == datetime(2024, 1, 1, 0, tzinfo=UTC)
+    assert utc(datetime(2024, 1, 1)).tzinfo == UTC
 
 
 def test_validate() -> None:
