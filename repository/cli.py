@@ -161,7 +161,8 @@ def _register_command_modules() -> None:
     """Commands of other areas live in their own modules and attach to `main`."""
     from importlib import import_module
 
-    for name in ("repository.cli_works", "repository.cli_harvest", "repository.cli_schedule"):
+    for name in ("repository.cli_works", "repository.cli_search", "repository.cli_harvest",
+                 "repository.cli_schedule", "repository.cli_review"):
         try:
             import_module(name)
         except ModuleNotFoundError as exc:

@@ -18,9 +18,17 @@ def dedupe(ctx: Context, rebuild: bool) -> None:
     """Group records that describe the same resource into works."""
     from repository.works import dedupe as run_dedupe
 
+    from repository.search import open_backend, reindex, update_index
+
     ctx.store.init()
     report = run_dedupe(ctx.store, _snapshot(ctx), rebuild=rebuild)
     click.echo(report.summary())
+    with open_backend(ctx.settings) as backend:
+        if rebuild or backend.count() == 0:
+            count = reindex(ctx.store, backend)
+        else:
+            count = update_index(ctx.store, backend, report.changed_ids, report.retired_ids)
+    click.echo(f"search index: {count} works indexed")
 
 
 @main.group()

@@ -47,14 +47,17 @@ class QueryMethods:
             ).all()
         return total, [_decode(row) for row in rows]
 
-    def iter_works(self, *, batch: int = 500) -> Iterator[tuple[Work, Record, list[Record]]]:
-        """Active works as (work, canonical record, member records), in id order."""
+    def iter_works(
+        self, *, ids: list[str] | None = None, batch: int = 500
+    ) -> Iterator[tuple[Work, Record, list[Record]]]:
+        """Active works (all, or those in ids) as (work, canonical record, member records), in id order."""
         after = ""
         while True:
+            query = select(Work).where(Work.status == "active", Work.id > after)
+            if ids is not None:
+                query = query.where(Work.id.in_(ids))
             with self.session() as s:  # type: ignore[attr-defined]
-                works = list(s.scalars(
-                    select(Work).where(Work.status == "active", Work.id > after).order_by(Work.id).limit(batch)
-                ))
+                works = list(s.scalars(query.order_by(Work.id).limit(batch)))
                 c = _records.c
                 rows = s.execute(
                     select(c.id, c.data, c.datestamp, c.harvested, c.deleted, c.work_id)

@@ -78,8 +78,16 @@ class DedupeReport:
     records_seen: int
     works: int
     records_in_works: int
-    works_changed: int
-    tombstones: int
+    changed_ids: set[str]
+    retired_ids: set[str]
+
+    @property
+    def works_changed(self) -> int:
+        return len(self.changed_ids)
+
+    @property
+    def tombstones(self) -> int:
+        return len(self.retired_ids)
 
     def summary(self) -> str:
         per_work = self.records_in_works / self.works if self.works else 0.0
@@ -138,8 +146,8 @@ def write_works(store: Store, engine: DedupEngine, refresh: set[str] | None = No
     touched = {target[r] for r in moved} | {current[r] for r in moved | left if current.get(r)}
     touched |= set(clusters) if refresh is None else refresh
     now = datetime.now(UTC)
-    changed = 0
-    retired = 0
+    changed: set[str] = set()
+    retired: set[str] = set()
     with store.session(write=True) as s:
         for work_id in sorted(touched):
             if work_id in clusters:
@@ -147,17 +155,17 @@ def write_works(store: Store, engine: DedupEngine, refresh: set[str] | None = No
                 row = existing.get(work_id)
                 if row is None:
                     s.add(Work(id=work_id, canonical_record_id=canonical, data=data, status="active", datestamp=now))
-                    changed += 1
+                    changed.add(work_id)
                 elif row.data != data or row.status != "active":
                     s.execute(update(Work).where(Work.id == work_id).values(
                         canonical_record_id=canonical, data=data, status="active", successor_id=None, datestamp=now))
-                    changed += 1
+                    changed.add(work_id)
             elif work_id in existing and existing[work_id].status == "active":
                 old = existing[work_id]
                 successor = target.get(old.canonical_record_id or "")
                 s.execute(update(Work).where(Work.id == work_id).values(
                     status="merged" if successor else "deleted", successor_id=successor, datestamp=now))
-                retired += 1
+                retired.add(work_id)
         # records leave works they no longer belong to; FK-safe order: works exist first
         for rid in moved:
             s.execute(update(RecordRow).where(RecordRow.id == rid).values(work_id=target[rid]))

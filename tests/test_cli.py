@@ -132,3 +132,12 @@ def test_dedupe_export_works_and_explain(tmp_path: Path) -> None:
     assert "identifier" in explained and "[city]" in explained
     missing = huiju(tmp_path, "works", "explain", "wnope", check=False)
     assert missing.returncode == 1 and "no work wnope" in missing.stderr
+
+    # dedupe indexed the works: search finds the joint work by Chinese, pinyin and initials
+    for text in ("勾股定理", "gougu", "ggdl"):
+        found = json.loads(huiju(tmp_path, "search", text, "--json").stdout)
+        assert [h["id"] for h in found["hits"]] == [joint["id"]], text
+    assert json.loads(huiju(tmp_path, "search", "--json").stdout)["total"] == 2
+    bad = huiju(tmp_path, "search", '"勾股', check=False)
+    assert bad.returncode == 1 and "cannot read the query" in bad.stderr
+    assert "indexed 2 works" in huiju(tmp_path, "reindex").stdout

@@ -1,0 +1,81 @@
+"""The search index as the store's derived view of works.
+
+The store is the truth; the index is rebuilt from it at any time
+(`huiju reindex`) and kept up to date after each dedupe. Which engine runs
+is a setting (SEARCH_BACKEND): Tantivy in the instance folder by default,
+Elasticsearch when a deployment outgrows one machine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from importlib import import_module
+from typing import Any
+
+import msgspec
+
+from index.backend import SearchBackend
+from index.documents import work_document
+from repository.models import Work
+from repository.settings import Settings
+from repository.store import Store
+from schemas.record import Record
+
+BACKENDS = ("tantivy", "elasticsearch")
+
+
+def open_backend(settings: Settings, name: str | None = None) -> SearchBackend:
+    """The configured backend (or `name`), ready to index and search."""
+    name = name or settings["SEARCH_BACKEND"]
+    if name == "tantivy":
+        from index.tantivy_backend import TantivyBackend
+
+        settings.index_path.mkdir(parents=True, exist_ok=True)
+        return TantivyBackend(settings.index_path)
+    if name == "elasticsearch":
+        if not settings["ES_URL"]:
+            raise ValueError("SEARCH_BACKEND=elasticsearch needs HUIJU_ES_URL")
+        module = import_module("index.elasticsearch_backend")
+        return module.ElasticsearchBackend(settings["ES_URL"])
+    raise ValueError(f"unknown search backend {name!r}; choose from {', '.join(BACKENDS)}")
+
+
+def work_view(work: Work, canonical: Record) -> Record:
+    """The work's merged record (fields from all members), else its canonical record."""
+    if not work.data:
+        return canonical
+    data: dict[str, Any] = msgspec.json.decode(work.data)
+    return msgspec.convert(data["record"], Record)
+
+
+def documents(works: Iterable[tuple[Work, Record, list[Record]]]) -> Iterator[dict[str, Any]]:
+    for work, canonical, members in works:
+        yield work_document(
+            work.id, work_view(work, canonical), members,
+            extra={"review_status": "approved" if work.published else "pending", "datestamp": work.datestamp},
+        )
+
+
+def reindex(store: Store, backend: SearchBackend) -> int:
+    """Rebuild the whole index from the store's active works."""
+    docs = documents(store.iter_works())
+    rebuild = getattr(backend, "rebuild", None)
+    if rebuild is not None:
+        count = rebuild(docs)
+    else:
+        backend.clear()
+        count = backend.index_documents(docs)
+        backend.commit()
+    backend.refresh()
+    return count
+
+
+def update_index(store: Store, backend: SearchBackend, changed: set[str], retired: set[str]) -> int:
+    """Index works that changed and drop the ones that are gone."""
+    count = 0
+    if changed:
+        count = backend.index_documents(documents(store.iter_works(ids=sorted(changed))))
+    if retired:
+        backend.delete(sorted(retired))
+    backend.commit()
+    return count
