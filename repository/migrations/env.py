@@ -17,6 +17,13 @@ from repository.models import Base
 config = context.config
 target_metadata = Base.metadata
 
+FOREIGN_TABLES = {"apscheduler_jobs"}  # APScheduler's job store shares the database; not ours to migrate
+
+
+def _ours(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
+    """Keep autogenerate from proposing to drop tables other libraries own."""
+    return not (type_ == "table" and name in FOREIGN_TABLES)
+
 
 def _configure(connection: Connection) -> None:
     context.configure(
@@ -25,11 +32,13 @@ def _configure(connection: Connection) -> None:
         render_as_batch=connection.dialect.name == "sqlite",  # SQLite ALTER goes via table copy
         compare_type=True,
         transaction_per_migration=False,
+        include_object=_ours,
     )
 
 
 def run_offline() -> None:
     context.configure(
+        include_object=_ours,
         url=config.get_main_option("sqlalchemy.url"),
         target_metadata=target_metadata,
         literal_binds=True,
