@@ -118,7 +118,10 @@ class HarvestRun(Base):
 
 class Work(Base):
     __tablename__ = "works"
-    __table_args__ = (one_of("status", WORK_STATUSES),)
+    __table_args__ = (
+        one_of("status", WORK_STATUSES),
+        Index(None, "ever_published", "datestamp", "id"),  # OAI-PMH: keyset over harvestable works
+    )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     canonical_record_id: Mapped[str | None] = mapped_column(String(40))  # no FK: avoids a cycle
@@ -127,6 +130,24 @@ class Work(Base):
     successor_id: Mapped[str | None] = mapped_column(String(40))
     datestamp: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     published: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Once published, a work stays visible to OAI-PMH forever (as a tombstone when withdrawn or
+    # retired): deletedRecord=persistent. Maintained by repository/publication.py.
+    ever_published: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+
+class WorkSet(Base):
+    """OAI-PMH set membership of harvestable works (repository/publication.py keeps it in step).
+
+    ``datestamp`` copies the work's, so a selective harvest is one range scan of
+    the (set_spec, datestamp, work_id) index at any depth, however large the set.
+    """
+
+    __tablename__ = "work_sets"
+    __table_args__ = (Index(None, "set_spec", "datestamp", "work_id"),)
+
+    work_id: Mapped[str] = mapped_column(ForeignKey("works.id"), primary_key=True)
+    set_spec: Mapped[str] = mapped_column(String(200), primary_key=True)
+    datestamp: Mapped[datetime] = mapped_column()
 
 
 class RecordRow(Base):
