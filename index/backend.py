@@ -169,6 +169,18 @@ class SearchBackend(ABC):
     def close(self) -> None:
         """Release the writer and readers; pending writes are committed first."""
 
+    def rebuild(self, documents: Iterable[Mapping[str, Any]]) -> int:
+        """Replace every document with `documents` (visible at once when done); returns how many.
+
+        Default: clear + index + commit, which a backend with atomic commits
+        (Tantivy) shows to readers as one switch. A backend that can build the
+        new index aside and swap it in (Elasticsearch's alias) overrides this.
+        """
+        self.clear()
+        count = self.index_documents(documents)
+        self.commit()
+        return count
+
     def __enter__(self) -> SearchBackend:
         return self
 

@@ -4,6 +4,7 @@ factory (skipping when no server is reachable); the tests stay the same."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,7 +25,50 @@ def _tantivy(path: Path) -> SearchBackend:
     return TantivyBackend(path, heap_size=50_000_000, writer_threads=1)
 
 
-BACKEND_FACTORIES: dict[str, Callable[[Path], SearchBackend]] = {"tantivy": _tantivy}
+def _elasticsearch(path: Path) -> SearchBackend:
+    """The Elasticsearch backend on osmem-server (or HUIJU_ES_URL); the index alias is
+    derived from `path`, so opening the same path again opens the same index."""
+    from index.elasticsearch_backend import ElasticsearchBackend
+    from tests.index import es_server
+
+    url = es_server.cluster_url()  # skips the test when no cluster can run
+    path.mkdir(parents=True, exist_ok=True)  # tests find "their" index by its folder
+    return ElasticsearchBackend(url, prefix=es_server.index_prefix(path), replicas=0)
+
+
+BACKEND_FACTORIES: dict[str, Callable[[Path], SearchBackend]] = {
+    "tantivy": _tantivy,
+    "elasticsearch": _elasticsearch,
+}
+
+
+OSMEM_SCORING_GAPS: dict[str, str] = {
+    "test_completeness_orders_equal_matches": (
+        "osmem-server scores with Bleve's BM25 variant (sqrt of term frequency, its own length "
+        "normalisation), not Lucene's: h-rich's longer text costs it more than completeness gives "
+        "back. Holds on Tantivy and on Elasticsearch (Lucene BM25): run with HUIJU_ES_URL."
+    ),
+}
+"""Shared-suite tests that depend on Lucene's exact BM25, which osmem-server does not implement."""
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if os.environ.get("HUIJU_ES_URL"):
+        return
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        name = getattr(item, "originalname", "")
+        if callspec and callspec.params.get("backend") == "elasticsearch" and name in OSMEM_SCORING_GAPS:
+            item.add_marker(pytest.mark.xfail(reason=OSMEM_SCORING_GAPS[name], strict=True))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _es_cluster_teardown() -> Iterator[None]:
+    """Stop the session's osmem-server (or drop test indices from HUIJU_ES_URL) at the end."""
+    yield
+    from tests.index import es_server
+
+    es_server.shutdown()
 
 
 def make_record(title: str, n: int, **kw: Any) -> Record:
