@@ -159,17 +159,18 @@ def work_document(
     newest member datestamp).
     """
     extra = extra or {}
-    seen: dict[str, Record] = {canonical.id: canonical}
+    # A merged view (repository.search.work_view) carries the work id and is no member itself.
+    seen: dict[str, Record] = {} if canonical.id == work_id else {canonical.id: canonical}
     for record in members:
         if not record.deleted:
             seen.setdefault(record.id, record)
-    records = list(seen.values())
+    records = list(seen.values()) or [canonical]
     c = canonical.curriculum
 
     title = canonical.title.strip()  # records arrive clean()ed by the normaliser
     description = (canonical.description or "").strip()
     chapter_path = [p.strip() for p in c.chapter_path if p.strip()]
-    alt_titles = list(dict.fromkeys([*canonical.alt_titles, *(r.title for r in records[1:])]))
+    alt_titles = list(dict.fromkeys([*canonical.alt_titles, *(r.title for r in records if r.id != canonical.id)]))
     alt_titles = [t for t in alt_titles if t and t != canonical.title][:MAX_ALT_TITLES]
     agents = [a.name for a in canonical.agents]
 
@@ -189,7 +190,7 @@ def work_document(
         "quality": quality_score(canonical),
         "review_status": str(extra.get("review_status") or "unreviewed"),
         "has_video": any(map(_is_video, records)),
-        "sources": sorted({r.source for r in records}) if len(records) > 1 else [canonical.source],
+        "sources": sorted({r.source for r in records}),
     }
     if description:
         doc["description"] = description[:DESCRIPTION_CHARS]
