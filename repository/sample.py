@@ -1,9 +1,10 @@
 """A small, deterministic sample of Chinese K-12 lesson records.
 
-It is what `huiju demo` imports on a fresh machine: generated here from a
-handful of real textbook chapters, so the project ships no third-party files.
-Three sources republish each other's lessons the way real platforms do
-(decorated titles, another edition spelling, Traditional characters).
+A fixed, in-process fixture for tests that want a small store without
+servers (`huiju demo` itself runs the live platforms of harvester/demo):
+generated from a handful of real textbook chapters, three sources
+republishing each other's lessons the way real platforms do (decorated
+titles, another edition spelling, Traditional characters).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from datetime import UTC, datetime, timedelta
 
 import opencc
 
+from repository.ingest import ensure_source, store_results
+from repository.store import Store
 from schemas.normalise import build_curriculum, normalise_resource_type
 from schemas.record import Agent, Identifier, Record
 
@@ -114,3 +117,19 @@ def sample_records(seed: int = 20261124) -> Iterator[Record]:
             yield _record("city", n, rng, lesson, variant=n)
         if rng.random() < 0.35:
             yield _record("district", n, rng, lesson, variant=n)
+
+
+def load_sample(store: Store, *, batch_size: int = 1000) -> Iterator[str]:
+    """Import the sample records source by source (one succeeded run each); yields progress lines."""
+    by_source: dict[str, list[Record]] = {}
+    for record in sample_records():
+        by_source.setdefault(record.source, []).append(record)
+    for name, records in by_source.items():
+        label, level = SOURCES[name]
+        source = ensure_source(store, name, kind="file", location=f"sample:{label}", level=level)
+        run = store.start_run(source)
+        report = store_results(store, source, records, run=run, batch_size=batch_size, level=level)
+        store.finish_run(run, status="succeeded", counts={
+            "added": report.added, "updated": report.updated, "unchanged": report.unchanged,
+            "deleted": report.deleted, "quarantined": report.rejected}, errors=[])
+        yield f"{name} ({label}, {level}): {report.summary()}"
