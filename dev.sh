@@ -21,6 +21,20 @@ install() {  # install [extras]
   fi
 }
 
+install_chromium() {  # the browser tests (tests/browser) drive Debian's chromium, never a downloaded one
+  if [ -x /usr/bin/chromium ] && command -v chromedriver >/dev/null && [ -n "$(fc-list :lang=zh 2>/dev/null)" ]; then
+    return
+  fi
+  if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null; then
+    echo "dev.sh: chromium is missing and this is not root on Debian: skipping its install;" \
+         "the browser tests will skip (install chromium chromium-driver fonts-wqy-microhei yourself)" >&2
+    return
+  fi
+  echo "dev.sh: installing chromium, chromium-driver and a Chinese font for the browser tests" >&2
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver fonts-wqy-microhei >/dev/null
+}
+
 start_postgres() {  # the store's tests also run on PostgreSQL
   if command -v pg_isready >/dev/null && ! pg_isready -q -h 127.0.0.1 -p 5432; then
     if command -v pg_ctlcluster >/dev/null; then
@@ -39,6 +53,7 @@ case "${1:-}" in
   test)
     shift
     install test
+    install_chromium
     start_postgres
     exec "$VENV/bin/python" -m pytest "$@"
     ;;

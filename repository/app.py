@@ -34,10 +34,11 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     app.extensions["huiju.store"] = store
     app.extensions["huiju.settings"] = settings
 
-    from repository.views import api, pages
+    from repository.views import api, oai, pages
 
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp, url_prefix="/api")
+    app.register_blueprint(oai.bp, url_prefix="/oai")
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):  # noqa: ANN202

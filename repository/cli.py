@@ -121,20 +121,35 @@ def serve(ctx: Context, host: str, port: int, threads: int) -> None:
 
 
 @main.command()
+@click.option("--size", type=click.IntRange(100, 1_000_000),
+              help="Records across the platforms (default 5,000; remembered by later runs).")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
-@click.option("--no-serve", is_flag=True, help="Prepare the demo data and exit without serving.")
+@click.option("--no-serve", is_flag=True, help="Harvest and prepare everything, then stop the platforms and exit.")
+@click.option("--tick", is_flag=True, help="Move the platforms on (add, edit, delete lessons) and exit.")
 @click.pass_context
-def demo(click_ctx: click.Context, host: str, port: int, no_serve: bool) -> None:
-    """Load the bundled sample federation and serve it on 127.0.0.1."""
-    from repository.demo import load_demo
+def demo(click_ctx: click.Context, size: int | None, host: str, port: int, no_serve: bool, tick: bool) -> None:
+    """Run six simulated platforms, harvest them and serve the site on 127.0.0.1."""
+    from repository.demo import DemoPlatforms, prepare_demo, tick_demo
 
     ctx = click_ctx.ensure_object(Context)
     ctx.store.init()
-    for line in load_demo(ctx.store, batch_size=ctx.settings["IMPORT_BATCH_SIZE"]):
-        click.echo(line)
+    if tick:
+        for line in tick_demo(ctx.settings):
+            click.echo(line)
+        return
+    try:
+        with DemoPlatforms(ctx.settings, size=size) as platforms:
+            for line in prepare_demo(ctx.store, ctx.settings, platforms,
+                                     site=None if no_serve else f"http://{host}:{port}/"):
+                click.echo(line)
+            if not no_serve:
+                click_ctx.invoke(serve, host=host, port=port)
+    except KeyboardInterrupt:  # while preparing (waitress itself returns on Ctrl-C)
+        click.echo("interrupted: the demo platforms are down", err=True)
+        sys.exit(130)
     if not no_serve:
-        click_ctx.invoke(serve, host=host, port=port)
+        click.echo("stopped: the site and the demo platforms are down")
 
 
 @main.command()

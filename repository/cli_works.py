@@ -16,18 +16,20 @@ def _snapshot(ctx: Context):  # noqa: ANN202
 @pass_context
 def dedupe(ctx: Context, rebuild: bool) -> None:
     """Group records that describe the same resource into works."""
+    from repository.publication import refresh
+    from repository.search import follow_store, open_backend, reindex
     from repository.works import dedupe as run_dedupe
-
-    from repository.search import open_backend, reindex, update_index
 
     ctx.store.init()
     report = run_dedupe(ctx.store, _snapshot(ctx), rebuild=rebuild)
     click.echo(report.summary())
-    with open_backend(ctx.settings) as backend:
-        if rebuild or backend.count() == 0:
+    publication = refresh(ctx.store, report.changed_ids | report.retired_ids)
+    click.echo(f"publication: {publication.summary()}")
+    if rebuild:
+        with open_backend(ctx.settings) as backend:
             count = reindex(ctx.store, backend)
-        else:
-            count = update_index(ctx.store, backend, report.changed_ids, report.retired_ids)
+    else:
+        count = follow_store(ctx.settings, ctx.store, report.changed_ids | publication.flipped, report.retired_ids)
     click.echo(f"search index: {count} works indexed")
 
 

@@ -70,6 +70,14 @@ def reindex(store: Store, backend: SearchBackend) -> int:
     return count
 
 
+def follow_store(settings: Settings, store: Store, changed: set[str], retired: set[str] = frozenset()) -> int:
+    """Index what dedupe or review changed; a full rebuild when the index is empty."""
+    with open_backend(settings) as backend:
+        if backend.count() == 0:
+            return reindex(store, backend)
+        return update_index(store, backend, set(changed), set(retired))
+
+
 def update_index(store: Store, backend: SearchBackend, changed: set[str], retired: set[str]) -> int:
     """Index works that changed and drop the ones that are gone."""
     count = 0

@@ -44,6 +44,40 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("IMPORT_BATCH_SIZE", 1000, "Records per store transaction during import and harvest.", int),
     Setting("LOG_LEVEL", "INFO", "Python logging level for the CLI and server."),
+    # Teacher site and JSON API (repository/views/pages.py, api.py).
+    Setting("SITE_SHOW_UNPUBLISHED", False, "Teacher pages and /api also show works no curator has approved yet "
+            "(demos, tests); off: approved works only.", bool),
+    # OAI-PMH provider (repository/views/oai.py, repository/oai/; see docs/oai-pmh.md).
+    Setting("OAI_REPOSITORY_NAME", "汇聚 Huiju", "repositoryName in Identify."),
+    Setting("OAI_REPOSITORY_ID", "huiju.invalid", "Repository identifier in oai:<id>:<work id> (a domain name)."),
+    Setting("OAI_BASE_URL", "", "baseURL in Identify. Empty: taken from the request."),
+    Setting("OAI_ADMIN_EMAIL", "oai-admin@huiju.invalid", "adminEmail in Identify."),
+    Setting("OAI_PAGE_SIZE", 200, "Records or headers per ListRecords/ListIdentifiers page.", int),
+    Setting("OAI_TOKEN_LIFETIME", 86400, "Seconds a resumption token stays valid (keep >= 86400).", int),
+    Setting("OAI_COMMIT_LAG", 2.0, "Seconds before now that a harvest stops (late commits never slip behind).",
+            float),
+    Setting("OAI_SETS", True, "Offer sets (ListSets, set=); off: noSetHierarchy.", bool),
+    Setting("OAI_MAX_CONCURRENT", 4, "OAI-PMH requests served at once per process; more get 503 + Retry-After.",
+            int),
+    Setting("OAI_RETRY_AFTER", 10, "Seconds in the Retry-After header of a 503 (overloaded) answer.", int),
+    # Harvesting (harvester/http.py and harvester/runner.py; see docs/harvesting.md).
+    Setting("HARVEST_CONTACT", "", "URL or e-mail of the operator, sent in the harvester's User-Agent."),
+    Setting("HARVEST_USER_AGENT", "", "User-Agent of the harvester. Empty: Huiju/<version> (+<HARVEST_CONTACT>)."),
+    Setting("HARVEST_TIMEOUT", 30.0, "Seconds to wait for a connection or for the next bytes of a response.", float),
+    Setting("HARVEST_RETRIES", 4, "Retries of a request after a transport error, 5xx or 429.", int),
+    Setting("HARVEST_BACKOFF", 2.0, "Seconds before the first retry; doubles with each retry.", float),
+    Setting("HARVEST_RETRY_AFTER_MAX", 600.0, "Longest Retry-After (seconds) honoured; longer waits are cut to it.",
+            float),
+    Setting("HARVEST_MAX_BYTES", 64 * 1024 * 1024, "Largest response body (after decompression) accepted.", int),
+    Setting("HARVEST_DELAY", 0.0, "Pause in seconds between two requests to the same source.", float),
+    Setting("HARVEST_OVERLAP", 3600, "Seconds an incremental OAI-PMH harvest reaches back before the last run.", int),
+    Setting("HARVEST_STALE_AFTER", 3600, "Seconds without a heartbeat after which another host's harvest lock "
+            "is taken over.", int),
+    # Scheduling (harvester/schedule.py, `huiju schedule`; see docs/harvesting.md).
+    Setting("SCHEDULE_TIMEZONE", "Asia/Shanghai", "Time zone in which sources' cron schedules are read."),
+    Setting("SCHEDULE_MISFIRE_GRACE", 3600, "Seconds a missed scheduled harvest may start late; older ones are "
+            "skipped (several missed runs become one).", int),
+    Setting("SCHEDULE_WORKERS", 4, "Harvests the scheduler runs at the same time (one at a time per source).", int),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -52,6 +86,8 @@ _BY_NAME = {s.name: s for s in SETTINGS}
 def _convert(setting: Setting, value: Any) -> Any:
     if setting.type is int:
         return int(value)
+    if setting.type is float:
+        return float(value)
     if setting.type is bool:
         return str(value).lower() in ("1", "true", "yes", "on")
     return str(value)

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from functools import cache
 
 from schemas.record import Curriculum, Edition, Term, Unmapped
-from schemas.text import clean, fold
+from schemas.text import clean, fold, to_simplified
 from schemas.vocab import grade_entries, load_data, vocabulary
 
 CN_DIGITS = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
@@ -189,7 +189,7 @@ def normalise_volume(text: str | None) -> Term | None:
     if simple:
         return simple
     label = clean(text)
-    work = unicodedata.normalize("NFKC", label).replace(" ", "")
+    work = to_simplified(unicodedata.normalize("NFKC", label)).replace(" ", "")  # 必修 第一冊 → 第一册
     m = _VOLUME_MODULE.match(work)
     if m:
         kind = {"选择性必修": "selective", "必修": "compulsory", "选修": "elective"}[m.group(1)]

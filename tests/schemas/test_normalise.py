@@ -94,7 +94,7 @@ def test_unknown_edition_is_not_guessed() -> None:
     [
         ("上册", "vol1"), ("下册", "vol2"), ("全一册", "single"), ("必修 第一册", "compulsory-1"),
         ("必修1 分子与细胞", "compulsory-1"), ("选择性必修 中册", "selective-2"), ("选择性必修3 有机化学基础", "selective-3"),
-        ("第三册", "book-3"), ("高二上册", "vol1"), ("奇怪的册", None),
+        ("第三册", "book-3"), ("高二上册", "vol1"), ("奇怪的册", None), ("必修 第一冊", "compulsory-1"),
     ],
 )
 def test_volume(text: str, code: str | None) -> None:
