@@ -40,6 +40,12 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     app.register_blueprint(api.bp, url_prefix="/api")
     app.register_blueprint(oai.bp, url_prefix="/oai")
 
+    from repository import auth
+    from repository.views import review
+
+    auth.init_app(app)  # CSRF on forms, /login, /logout
+    app.register_blueprint(review.bp)
+
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):  # noqa: ANN202
         from flask import render_template, request

@@ -10,7 +10,8 @@ from repository.i18n import CATALOGUE_DIR, DEFAULT_LOCALE, locales
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = ROOT / "web" / "templates"
-VIEWS = [ROOT / "repository" / "views" / name for name in ("pages.py", "browse.py", "labels.py", "work_page.py")]
+VIEWS = [ROOT / "repository" / "views" / name
+         for name in ("pages.py", "browse.py", "labels.py", "work_page.py", "review.py")]
 CJK = re.compile(r"[\u4e00-\u9fff]")
 # Dynamic keys in templates ("facet." ~ name …) are checked through the values they can take.
 DYNAMIC = {
