@@ -1,0 +1,278 @@
+"""End-to-end ingest through the real commands: `huiju demo --size N --no-serve`.
+
+    .venv/bin/python benchmarks/ingest.py [N] [--dir DIR] [--keep] [--timeout 3600] [--no-raw]
+
+N defaults to 20,000; the target size of the issue ("The main job out of the box")
+is 1,000,000 (`benchmarks/ingest.py 1000000`, hours on 2 cores: run it on purpose).
+
+1. Runs `huiju demo --size N --no-serve` as a subprocess on a fresh instance
+   folder (HUIJU_INSTANCE_PATH, SQLite + Tantivy): six simulated platforms on
+   127.0.0.1, harvest of the 7 sources over loopback HTTP (fetch + parse + map
+   + store), dedupe + publication refresh, reindex. Nothing is called in
+   process: the figures are those of the command an operator runs.
+2. The time split by stage is parsed from the lines the demo prints: each
+   source's "(… s)" (harvest), the "works: … (… s)" line (dedupe + refresh);
+   "index" is the wall time between the arrival of the works line and of the
+   "search index: … works indexed" line (reindex plus the review-queue counts).
+   "setup" is the rest (interpreter start, migrations, starting the platforms).
+3. Peak RSS of the process tree (the demo, its platforms child and anything
+   they start), sampled every 0.2 s from /proc (psutil is not a dependency);
+   the sum over the tree at one instant, and each process's own peak.
+4. Raw cost: the platforms are started again on the same instance and the
+   payloads of the three bulk feeds are fetched once (national JSON parts,
+   municipal OAI-PMH ListRecords lom pages, the library's MARCXML export);
+   json.loads / lxml.etree.fromstring over those bytes alone is timed (best
+   of 3) and set against the harvest time of the same sources in step 1.
+
+Appends a JSON line to benchmarks/results.jsonl.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from lxml import etree  # noqa: E402
+
+HUIJU = [sys.executable, "-c", "from repository.cli import main; main()"]
+SOURCE_LINE = re.compile(
+    r"^  (?P<name>\S+)\s+(?P<status>succeeded|failed|partial\S*|\w+): (?P<added>\d+) added, (?P<updated>\d+) updated, "
+    r"(?P<deleted>\d+) deleted, (?P<unchanged>\d+) unchanged, (?P<quarantined>\d+) quarantined \((?P<s>[\d.]+) s\)")
+WORKS_LINE = re.compile(r"^works: (?P<summary>.*) \((?P<s>[\d.]+) s\)$")
+INDEX_LINE = re.compile(r"^search index: (?P<n>\d+) works indexed")
+RESULTS = Path(__file__).resolve().parent / "results.jsonl"
+
+
+def machine() -> str:
+    mem = next(
+        (line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal")),
+        "0",
+    )
+    return (
+        f"{os.cpu_count()} cores, {int(mem) / 1024 / 1024:.1f} GiB RAM, "
+        f"{platform.processor() or platform.machine()}, Python {platform.python_version()}"
+    )
+
+
+# -- RSS of a process tree, from /proc --------------------------------------------------------------
+
+def _children() -> dict[int, list[int]]:
+    tree: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        tree.setdefault(ppid, []).append(int(entry))
+    return tree
+
+
+def _rss(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+class TreeRSS(threading.Thread):
+    """Peak RSS of root and its descendants: the sum at one instant, and per process (by command)."""
+
+    def __init__(self, root: int, every: float = 0.2) -> None:
+        super().__init__(daemon=True)
+        self.root, self.every = root, every
+        self.peak_sum = 0
+        self.peak_each: dict[str, int] = {}
+        self._halt = threading.Event()
+
+    def run(self) -> None:
+        while not self._halt.is_set():
+            tree, todo, total = _children(), [self.root], 0
+            while todo:
+                pid = todo.pop()
+                rss = _rss(pid)
+                total += rss
+                try:
+                    cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                except OSError:
+                    cmd = str(pid)
+                key = "platforms (harvester.demo)" if "harvester.demo" in cmd else "huiju demo"
+                self.peak_each[key] = max(self.peak_each.get(key, 0), rss)
+                todo += tree.get(pid, [])
+            self.peak_sum = max(self.peak_sum, total)
+            self._halt.wait(self.every)
+
+    def stop(self) -> None:
+        self._halt.set()
+        self.join()
+
+
+# -- the run --------------------------------------------------------------------------------------
+
+def run_demo(size: int, instance: Path, timeout: float) -> dict:
+    env = {**os.environ, "HUIJU_INSTANCE_PATH": str(instance), "PYTHONPATH": str(ROOT)}
+    env.pop("HUIJU_DATABASE_URL", None)
+    env.pop("HUIJU_INDEX_PATH", None)
+    started = time.monotonic()
+    proc = subprocess.Popen([*HUIJU, "demo", "--size", str(size), "--no-serve"], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
+    rss = TreeRSS(proc.pid)
+    rss.start()
+    killer = threading.Timer(timeout, proc.kill)
+    killer.start()
+    sources: dict[str, dict] = {}
+    works_s = 0.0
+    works_at = index_at = None
+    works_summary, indexed = "", 0
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        now = time.monotonic() - started
+        line = line.rstrip("\n")
+        print(f"  [{now:7.1f} s] {line}", flush=True)
+        if m := SOURCE_LINE.match(line):
+            sources[m["name"]] = {"status": m["status"], "records": int(m["added"]) + int(m["updated"])
+                                  + int(m["unchanged"]) + int(m["quarantined"]), "s": float(m["s"])}
+        elif m := WORKS_LINE.match(line):
+            works_s, works_at, works_summary = float(m["s"]), now, m["summary"]
+        elif m := INDEX_LINE.match(line):
+            index_at, indexed = now, int(m["n"])
+    code = proc.wait()
+    killer.cancel()
+    total = time.monotonic() - started
+    rss.stop()
+    if code != 0:
+        raise SystemExit(f"huiju demo exited with {code} after {total:.1f} s")
+    index_s = (index_at - works_at) if works_at is not None and index_at is not None else float("nan")
+    return {"sources": sources, "works_s": works_s, "works_summary": works_summary, "index_s": index_s,
+            "indexed": indexed, "total_s": total, "rss_sum": rss.peak_sum, "rss_each": rss.peak_each}
+
+
+def fetch_payloads(instance: Path) -> dict[str, list[bytes]]:
+    import requests
+
+    from harvester.demo.sites import NATIONAL_ROOT
+    from repository.demo import DemoPlatforms
+    from repository.settings import Settings
+
+    settings = Settings(environ={"HUIJU_INSTANCE_PATH": str(instance)})
+    payloads: dict[str, list[bytes]] = {"national": [], "municipal": [], "library": []}
+    with DemoPlatforms(settings) as platforms, requests.Session() as http:
+        bases = platforms.bases
+        version = http.get(f"{bases['national']}{NATIONAL_ROOT}/data_version.json", timeout=60).json()
+        for url in version["urls"]:
+            payloads["national"].append(http.get(url, timeout=60).content)
+        params = {"verb": "ListRecords", "metadataPrefix": "lom"}
+        for _ in range(100_000):  # bounded: far more pages than 1,000,000 records need
+            page = http.get(f"{bases['municipal']}/oai", params=params, timeout=120).content
+            payloads["municipal"].append(page)
+            token = etree.fromstring(page).findtext(".//{http://www.openarchives.org/OAI/2.0/}resumptionToken")
+            if not token:
+                break
+            params = {"verb": "ListRecords", "resumptionToken": token}
+        payloads["library"].append(http.get(f"{bases['library']}/export/catalogue.xml", timeout=600).content)
+    return payloads
+
+
+def parse_time(kind: str, pages: list[bytes]) -> tuple[float, int]:
+    best, items = float("inf"), 0
+    for _ in range(3):
+        t = time.perf_counter()
+        if kind == "national":
+            items = sum(len(json.loads(p)) for p in pages)
+        elif kind == "municipal":
+            items = sum(len(etree.fromstring(p).findall(".//{http://www.openarchives.org/OAI/2.0/}record"))
+                        for p in pages)
+        else:
+            items = sum(len(etree.fromstring(p)) for p in pages)
+        best = min(best, time.perf_counter() - t)
+    return best, items
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("size", nargs="?", type=int, default=20_000, help="records across the platforms "
+                        "(default 20,000; target 1,000,000)")
+    parser.add_argument("--dir", type=Path, help="instance folder (must not exist; default a temporary one)")
+    parser.add_argument("--keep", action="store_true", help="keep the instance folder (e.g. for search_http.py)")
+    parser.add_argument("--timeout", type=float, default=3600.0, help="kill the demo after this many seconds")
+    parser.add_argument("--no-raw", action="store_true", help="skip the raw-parse comparison")
+    args = parser.parse_args()
+    print(f"machine: {machine()}")
+    if args.dir and args.dir.exists():
+        raise SystemExit(f"{args.dir} exists: ingest.py measures a fresh instance")
+    instance = args.dir or Path(tempfile.mkdtemp(prefix="huiju-ingest-")) / "instance"
+    print(f"`huiju demo --size {args.size} --no-serve` on a fresh instance {instance}")
+    try:
+        run = run_demo(args.size, instance, args.timeout)
+        sources = run["sources"]
+        records = sum(s["records"] for s in sources.values())
+        harvest_s = sum(s["s"] for s in sources.values())
+        setup_s = run["total_s"] - harvest_s - run["works_s"] - run["index_s"]
+        print(f"\ningest: {records:,} records harvested from {len(sources)} sources → {run['indexed']:,} works "
+              f"indexed in {run['total_s']:.1f} s: {records / run['total_s']:,.0f} records/s overall")
+        print("time by stage (parsed from the demo's own lines; index = between its works and index lines):")
+        for name, s in sources.items():
+            print(f"  harvest {name:17} {s['records']:>8,} records {s['s']:7.1f} s  "
+                  f"{s['records'] / max(s['s'], 1e-9):>8,.0f}/s  [{s['status']}]")
+        stages = {"setup (start, migrate, platforms)": setup_s, "harvest (7 sources)": harvest_s,
+                  "dedupe + refresh": run["works_s"], "index (+ review counts)": run["index_s"]}
+        for label, s in stages.items():
+            print(f"  {label:34} {s:7.1f} s  {100 * s / run['total_s']:5.1f} %")
+        print(f"  works: {run['works_summary']}")
+        print(f"peak RSS of the process tree: {run['rss_sum'] / 2**20:,.0f} MiB (sum at one instant); "
+              + ", ".join(f"{k} {v / 2**20:,.0f} MiB" for k, v in run["rss_each"].items()))
+        raw: dict[str, dict] = {}
+        if not args.no_raw:
+            print("raw cost: fetching the bulk feeds once more and parsing them alone")
+            payloads = fetch_payloads(instance)
+            for kind, pages in payloads.items():
+                parse_s, items = parse_time(kind, pages)
+                ingest_s = sources.get(kind, {}).get("s", float("nan"))
+                size = sum(map(len, pages))
+                raw[kind] = {"bytes": size, "items": items, "parse_s": parse_s, "ingest_s": ingest_s,
+                             "ratio": ingest_s / parse_s}
+                how = "json.loads" if kind == "national" else "lxml.etree.fromstring"
+                print(f"  {kind:10} {size / 1e6:7.1f} MB, {len(pages)} payload(s), {items:,} items: {how} "
+                      f"{parse_s:.2f} s ({items / parse_s:,.0f}/s) vs ingest {ingest_s:.1f} s → "
+                      f"full ingest = {ingest_s / parse_s:,.0f}× the raw parse")
+            p = sum(r["parse_s"] for r in raw.values())
+            i = sum(r["ingest_s"] for r in raw.values())
+            print(f"  the three feeds together: raw parse {p:.2f} s, full ingest {i:.1f} s → {i / p:,.0f}×")
+        with RESULTS.open("a", encoding="utf-8") as out:
+            out.write(json.dumps({
+                "benchmark": "ingest", "at": datetime.now(UTC).isoformat(timespec="seconds"), "machine": machine(),
+                "size": args.size, "records": records, "works_indexed": run["indexed"],
+                "total_s": round(run["total_s"], 2), "records_per_s": round(records / run["total_s"], 1),
+                "stages_s": {k: round(v, 2) for k, v in stages.items()},
+                "sources": sources, "peak_rss_tree_mib": round(run["rss_sum"] / 2**20),
+                "peak_rss_each_mib": {k: round(v / 2**20) for k, v in run["rss_each"].items()},
+                "raw": raw}, ensure_ascii=False) + "\n")
+        print(f"appended to {RESULTS}")
+    finally:
+        if not args.keep and args.dir is None:
+            shutil.rmtree(instance.parent, ignore_errors=True)
+        elif args.keep:
+            print(f"kept {instance}")
+
+
+if __name__ == "__main__":
+    main()
