@@ -178,11 +178,7 @@ def _register_command_modules() -> None:
 
     for name in ("repository.cli_works", "repository.cli_search", "repository.cli_harvest",
                  "repository.cli_schedule", "repository.cli_review", "repository.cli_users"):
-        try:
-            import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
+        import_module(name)
 
 
 _register_command_modules()

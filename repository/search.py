@@ -12,11 +12,10 @@ from collections.abc import Iterable, Iterator
 from importlib import import_module
 from typing import Any
 
-import msgspec
-
 from index.backend import SearchBackend
 from index.documents import work_document
 from repository.models import Work
+from repository.publication import work_record
 from repository.settings import Settings
 from repository.store import Store
 from schemas.record import Record
@@ -42,10 +41,7 @@ def open_backend(settings: Settings, name: str | None = None) -> SearchBackend:
 
 def work_view(work: Work, canonical: Record) -> Record:
     """The work's merged record (fields from all members), else its canonical record."""
-    if not work.data:
-        return canonical
-    data: dict[str, Any] = msgspec.json.decode(work.data)
-    return msgspec.convert(data["record"], Record)
+    return work_record(work.data) if work.data else canonical
 
 
 def documents(works: Iterable[tuple[Work, Record, list[Record]]]) -> Iterator[dict[str, Any]]:
@@ -58,14 +54,7 @@ def documents(works: Iterable[tuple[Work, Record, list[Record]]]) -> Iterator[di
 
 def reindex(store: Store, backend: SearchBackend) -> int:
     """Rebuild the whole index from the store's active works."""
-    docs = documents(store.iter_works())
-    rebuild = getattr(backend, "rebuild", None)
-    if rebuild is not None:
-        count = rebuild(docs)
-    else:
-        backend.clear()
-        count = backend.index_documents(docs)
-        backend.commit()
+    count = backend.rebuild(documents(store.iter_works()))
     backend.refresh()
     return count
 
