@@ -13,8 +13,6 @@ caches; the best of --repeat runs is shown, as wall-clock and as CPU time.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import random
 import sys
 import time
@@ -22,7 +20,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-
+from benchmarks.machine import machine  # noqa: E402
 from index.dedup import DedupEngine  # noqa: E402
 from index.dedup.engine import paused_gc  # noqa: E402
 from index.dedup.evaluation import Labelled, Scores, load_labelled, score  # noqa: E402
@@ -30,20 +28,6 @@ from index.dedup.keys import parse_title  # noqa: E402
 from index.dedup.signals import features, grams  # noqa: E402
 from schemas.record import Record  # noqa: E402
 from schemas.text import fold  # noqa: E402
-
-
-def machine() -> str:
-    mem = "?"
-    try:
-        with open("/proc/meminfo") as info:
-            kb = int(next(line for line in info if line.startswith("MemTotal")).split()[1])
-            mem = f"{kb / 1024 / 1024:.1f} GiB"
-    except (OSError, StopIteration, ValueError):
-        pass
-    return (
-        f"{platform.machine()} {platform.processor() or ''} cores={os.cpu_count()} RAM={mem} "
-        f"python={platform.python_version()} ({platform.python_implementation()})"
-    )
 
 
 def cold() -> None:

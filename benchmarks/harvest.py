@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
-import os
-import platform
 import sqlite3
 import sys
 import tempfile
@@ -33,6 +31,7 @@ from xml.sax.saxutils import escape
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from benchmarks.machine import machine  # noqa: E402
 
 STAGES = ("Identify", "初中", "小学", "高中")
 SUBJECTS = ("数学", "语文", "英语", "物理", "化学", "生物", "历史", "地理", "道德与法治", "信息技术")
@@ -109,20 +108,6 @@ def serve(port_pipe: Any, total: int, size: int) -> None:
     server.serve_forever()
 
 
-def machine() -> str:
-    mem = "?"
-    try:
-        with open("/proc/meminfo") as info:
-            kb = int(next(line for line in info if line.startswith("MemTotal")).split()[1])
-            mem = f"{kb / 1024 / 1024:.1f} GiB"
-        with open("/proc/cpuinfo") as info:
-            cpu = next((line.split(":", 1)[1].strip() for line in info if line.startswith("model name")), "?")
-    except OSError:
-        cpu = platform.processor() or "?"
-    return (f"{os.cpu_count()} cores ({cpu}), {mem} RAM, Python {platform.python_version()}, "
-            f"SQLite {sqlite3.sqlite_version}, {platform.system()} {platform.release()}")
-
-
 def timed(name: str, fn: Callable[..., Any], spent: dict[str, float]) -> Callable[..., Any]:
     def wrapper(*args: Any, **kw: Any) -> Any:
         start = time.perf_counter()
@@ -184,7 +169,7 @@ def main() -> None:
     if run.status != "succeeded":
         sys.exit(f"harvest {run.status}: {run.message}")
     n = run.added + run.updated + run.unchanged + run.quarantined
-    print(f"machine: {machine()}")
+    print("machine:", machine(f"SQLite {sqlite3.sqlite_version}"))
     engine = "SQLite" if url.startswith("sqlite") else url.split(":", 1)[0]
     print(f"harvested {stored} records ({run.pages} pages of {args.page_size}) into {engine} "
           f"in {wall:.1f} s: {n / wall:,.0f} records/s")

@@ -32,7 +32,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import re
 import shutil
 import subprocess
@@ -45,8 +44,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-
 from lxml import etree  # noqa: E402
+
+from benchmarks.machine import machine  # noqa: E402
 
 HUIJU = [sys.executable, "-c", "from repository.cli import main; main()"]
 SOURCE_LINE = re.compile(
@@ -55,17 +55,6 @@ SOURCE_LINE = re.compile(
 WORKS_LINE = re.compile(r"^works: (?P<summary>.*) \((?P<s>[\d.]+) s\)$")
 INDEX_LINE = re.compile(r"^search index: (?P<n>\d+) works indexed")
 RESULTS = Path(__file__).resolve().parent / "results.jsonl"
-
-
-def machine() -> str:
-    mem = next(
-        (line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal")),
-        "0",
-    )
-    return (
-        f"{os.cpu_count()} cores, {int(mem) / 1024 / 1024:.1f} GiB RAM, "
-        f"{platform.processor() or platform.machine()}, Python {platform.python_version()}"
-    )
 
 
 # -- RSS of a process tree, from /proc --------------------------------------------------------------

@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
-import platform
 import sqlite3
 import statistics
 import sys
@@ -42,12 +41,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-
 import msgspec  # noqa: E402
 import requests  # noqa: E402
 from lxml import etree  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
+from benchmarks.machine import machine  # noqa: E402
 from repository.app import create_app  # noqa: E402
 from repository.db import driver_datetime  # noqa: E402
 from repository.oai.sets import set_specs  # noqa: E402
@@ -66,21 +65,6 @@ INDEXES = [  # (name, table, columns): created after the bulk load
     ("ix_work_sets_set_spec_datestamp_work_id", "work_sets", "set_spec, datestamp, work_id"),
 ]
 NS = {"o": "http://www.openarchives.org/OAI/2.0/"}
-
-
-def machine() -> str:
-    mem = "?"
-    model = platform.processor() or platform.machine()
-    try:
-        with open("/proc/meminfo") as info:
-            kb = int(next(line for line in info if line.startswith("MemTotal")).split()[1])
-            mem = f"{kb / 1024 / 1024:.1f} GiB"
-        with open("/proc/cpuinfo") as info:
-            model = next(line.split(":", 1)[1].strip() for line in info if line.startswith("model name"))
-    except (OSError, StopIteration, ValueError):
-        pass
-    return (f"{model}, cores={os.cpu_count()}, RAM={mem}, python {platform.python_version()}, "
-            f"sqlite {sqlite3.sqlite_version}")
 
 
 def templates() -> list[tuple[Record, list[str]]]:
@@ -281,7 +265,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--harvest-budget", type=float, default=600.0, help="seconds; 0 skips the full harvest")
     args = parser.parse_args()
-    print(f"machine: {machine()}")
+    print("machine:", machine(f"SQLite {sqlite3.sqlite_version}"))
     folder = args.dir or Path(tempfile.mkdtemp(prefix="huiju-oai-bench-"))
     folder.mkdir(parents=True, exist_ok=True)
     url = args.database_url or f"sqlite:///{folder / 'huiju.db'}"

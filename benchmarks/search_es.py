@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
 import sys
 import time
@@ -26,7 +25,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.search_tantivy import percentile, queries  # noqa: E402
+from benchmarks.machine import machine, percentile  # noqa: E402
+from benchmarks.search_tantivy import queries  # noqa: E402
 from index.backend import SearchQuery  # noqa: E402
 from index.documents import work_document  # noqa: E402
 from index.elasticsearch_backend import ElasticsearchBackend  # noqa: E402
@@ -34,17 +34,6 @@ from tests.index import es_server  # noqa: E402
 from tests.index.synthetic import synthetic_works  # noqa: E402
 
 FACETS = ["stage", "grade", "subject", "edition", "resource_type", "source_level"]
-
-
-def machine() -> str:
-    mem = next(
-        (line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal")),
-        "0",
-    )
-    return (
-        f"{os.cpu_count()} cores, {int(mem) / 1024 / 1024:.1f} GiB RAM, {platform.processor() or platform.machine()}, "
-        f"Python {platform.python_version()}, elasticsearch-py {version('elasticsearch')}"
-    )
 
 
 def timed(backend: ElasticsearchBackend, batch: list[SearchQuery], label: str) -> None:
@@ -73,7 +62,7 @@ def main() -> None:
     parser.add_argument("--chunk", type=int, default=1000, help="documents per bulk request")
     parser.add_argument("--prefix", default="huiju-bench")
     args = parser.parse_args()
-    print(f"machine: {machine()}")
+    print("machine:", machine(f"elasticsearch-py {version('elasticsearch')}"))
     server = None
     url = args.url
     if not url:

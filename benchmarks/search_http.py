@@ -32,7 +32,6 @@ import argparse
 import http.client
 import json
 import os
-import platform
 import shutil
 import socket
 import subprocess
@@ -45,6 +44,10 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from benchmarks.machine import machine, percentile  # noqa: E402
+from harvester.processes import stop_process  # noqa: E402
+
 RESULTS = Path(__file__).resolve().parent / "results.jsonl"
 HUIJU = [sys.executable, "-c", "from repository.cli import main; main()"]
 HOST = "127.0.0.1"
@@ -72,22 +75,6 @@ serve(app, host=sys.argv[1], port=int(sys.argv[2]), threads=int(sys.argv[3]), id
 '''
 
 
-def machine() -> str:
-    mem = next(
-        (line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal")),
-        "0",
-    )
-    return (
-        f"{os.cpu_count()} cores, {int(mem) / 1024 / 1024:.1f} GiB RAM, "
-        f"{platform.processor() or platform.machine()}, Python {platform.python_version()}"
-    )
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))] if ordered else float("nan")
-
-
 def free_port() -> int:
     with socket.socket() as s:
         s.bind((HOST, 0))
@@ -113,13 +100,7 @@ def wait_ready(port: int, path: str, proc: subprocess.Popen, timeout: float = 12
 
 
 def stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    stop_process(proc, grace=15)
 
 
 def load(port: int, paths: list[str], clients: int, seconds: float, max_requests: int) -> dict:

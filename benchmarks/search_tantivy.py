@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import os
-import platform
 import random
 import shutil
 import statistics
@@ -27,9 +25,9 @@ from itertools import islice
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 import msgspec  # noqa: E402
 
+from benchmarks.machine import machine, percentile  # noqa: E402
 from index.analysis import analyse, segmenter  # noqa: E402
 from index.backend import SearchQuery  # noqa: E402
 from index.documents import work_document  # noqa: E402
@@ -53,23 +51,6 @@ EXTRA_QUERIES = [
     '"勾股定理"',
     "欧姆定律 实验",
 ]
-
-
-def machine() -> str:
-    mem = next(
-        (line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal")),
-        "0",
-    )
-    return (
-        f"{os.cpu_count()} cores, {int(mem) / 1024 / 1024:.1f} GiB RAM, "
-        f"{platform.processor() or platform.machine()}, "
-        f"Python {platform.python_version()}, tantivy {version('tantivy')}"
-    )
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
 def best_rate(fn, items: list, repeat: int = 3) -> float:
@@ -171,7 +152,7 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the index folder")
     parser.add_argument("--reuse", action="store_true", help="search the index already in --path, do not index")
     args = parser.parse_args()
-    print(f"machine: {machine()}")
+    print("machine:", machine(f"tantivy {version('tantivy')}"))
     path = args.path or Path(tempfile.mkdtemp(prefix="huiju-bench-"))
     segmenter()
     gc.freeze()  # long-lived vocabularies and caches: keep the collector off them

@@ -39,6 +39,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from harvester.http import user_agent
+from harvester.processes import stop_process
 from harvester.runner import HarvestFailed, Reporter
 from harvester.spiders.mapping import FIELDS_FORMAT, fields_payload, record_from_fields
 from harvester.spiders.protocol import (
@@ -148,13 +149,7 @@ def crawl_events(job: CrawlJob) -> Iterator[Event]:
                     yield decode(line)
             code = child.wait()
         finally:
-            if child.poll() is None:
-                child.terminate()
-                try:
-                    child.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    child.kill()
-                    child.wait()
+            stop_process(child)
         if code != 0:
             tail = log_path.read_text("utf-8", "replace").strip().splitlines()[-8:]
             raise HarvestFailed(f"crawl process exited with status {code}: " + " | ".join(tail)[-1500:])

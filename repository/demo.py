@@ -34,6 +34,7 @@ from sqlalchemy import select as sql_select
 from harvester.demo.platforms import BY_NAME, PLATFORMS, TRUSTED, count
 from harvester.demo.sites import NATIONAL_ROOT
 from harvester.demo.state import DemoState
+from harvester.processes import stop_process
 from harvester.sources import SourceSpec, register
 from repository.models import Quarantine, RecordRow, User, Work
 from repository.settings import Settings
@@ -102,13 +103,7 @@ class DemoPlatforms:
         child, self._child = self._child, None
         if child is None:
             return
-        if child.poll() is None:
-            child.terminate()
-            try:
-                child.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                child.kill()
-                child.wait()
+        stop_process(child)
         if child.stdout:
             child.stdout.close()
 
