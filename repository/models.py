@@ -52,6 +52,7 @@ WORK_STATUSES = ("active", "merged", "deleted")
 DECISION_KINDS = ("merge", "split", "pin")
 QUARANTINE_STAGES = ("fetch", "parse", "map", "validate", "store")
 USER_ROLES = ("curator", "admin")
+CHECK_OUTCOMES = ("pass", "warn", "fail")
 
 Json = JSON().with_variant(JSONB(), "postgresql")
 BigId = BigInteger().with_variant(Integer(), "sqlite")  # INTEGER PRIMARY KEY = rowid on SQLite
@@ -214,6 +215,24 @@ class ReviewAction(Base):
     comment: Mapped[str] = mapped_column(Text, default="")
 
 
+class RecordCheck(Base):
+    """The latest outcome of one automatic check on one record (repository/checks).
+
+    ``content_hash`` is the record's hash when checked, so a changed record is
+    re-checked and an unchanged one is not.
+    """
+
+    __tablename__ = "record_checks"
+    __table_args__ = (one_of("outcome", CHECK_OUTCOMES), Index(None, "name", "outcome"))
+
+    record_id: Mapped[str] = mapped_column(ForeignKey("records.id"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    outcome: Mapped[str] = mapped_column(String(8))
+    detail: Mapped[str] = mapped_column(Text, default="")
+    content_hash: Mapped[str] = mapped_column(String(64))
+    checked: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class AuditLog(Base):
     """Append-only: the ORM refuses UPDATE/DELETE (below); triggers do so in SQL."""
 
@@ -254,6 +273,8 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(16), default="curator")
     created: Mapped[datetime] = mapped_column(default=utcnow)
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # Multi-level review: the stage this reviewer signs at (e.g. "school", "district"); None = any stage.
+    review_level: Mapped[str | None] = mapped_column(String(16))
 
 
 class Setting(Base):
