@@ -1,16 +1,21 @@
-"""/api/search under 16 concurrent HTTP clients on the production server (waitress), and its ceiling.
+"""/api/search under 16 concurrent HTTP clients on the production server, and its ceiling.
 
-    .venv/bin/python benchmarks/search_http.py [--instance DIR | --size 20000] [--clients 16]
-                                               [--seconds 20] [--threads 8] [--max-requests 200000]
+    .venv/bin/python benchmarks/search_http.py [--instance DIR | --size 20000] [--index DIR]
+        [--server auto|waitress|gunicorn] [--workers 0] [--threads 8]
+        [--clients 16] [--seconds 20] [--max-requests 200000]
 
 1. The instance: --instance takes a prepared one (e.g. from `huiju demo --size N
    --no-serve` or `benchmarks/ingest.py N --keep --dir DIR`); otherwise one is
-   built in a temporary folder with `huiju demo --size N --no-serve`.
-2. `huiju serve --host 127.0.0.1 --port <free> --threads T` runs as a subprocess
-   (the same command an operator runs; T defaults to the command's own 8).
-3. The ceiling: a tiny WSGI app answering a constant JSON body, served by
-   waitress in its own subprocess exactly as `huiju serve` does (same
-   waitress.serve call, same threads), so the difference is the application.
+   built in a temporary folder with `huiju demo --size N --no-serve`. --index
+   serves another Tantivy index instead of the instance's own (HUIJU_INDEX_PATH),
+   e.g. the 1,000,000 synthetic works of `search_tantivy.py 1000000 --path DIR --keep`
+   (with no --instance, an empty store is created for it).
+2. `huiju serve --host 127.0.0.1 --port <free> --server S --workers W --threads T`
+   runs as a subprocess (the command an operator runs; each option defaults to
+   the command's own: the SERVER, SERVER_WORKERS, SERVER_THREADS settings).
+3. The ceiling: a tiny WSGI app answering a constant JSON body, served by the
+   same server code (repository.server.serve: same server, processes and
+   threads) in its own subprocess, so the difference is the application.
 4. The same 16 client threads (http.client, one keep-alive connection each)
    hit each server for --seconds (bounded also by --max-requests in total):
    search with free text + grade + subject filters (the API always counts its
@@ -23,7 +28,7 @@ The clients run in this process (Python threads) on the same 2 cores as the
 server: the figures are a floor on what the server does alone, and the
 ceiling run pays the same client cost.
 
-Appends a JSON line to benchmarks/results.jsonl.
+Appends a JSON line to benchmarks/results.jsonl (unless --no-record).
 """
 
 from __future__ import annotations
@@ -47,6 +52,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.machine import machine, percentile  # noqa: E402
 from harvester.processes import stop_process  # noqa: E402
+from repository.server import SERVERS, choose, workers_for  # noqa: E402
+from repository.settings import Settings  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results.jsonl"
 HUIJU = [sys.executable, "-c", "from repository.cli import main; main()"]
@@ -65,13 +72,14 @@ QUERIES = [
 
 CEILING_APP = '''
 import json, sys
-from waitress import serve
+from repository.server import serve
 BODY = json.dumps({"total": 0, "hits": [], "facets": {}}).encode()
 def app(environ, start_response):
     start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(BODY)))])
     return [BODY]
 print("serving", flush=True)
-serve(app, host=sys.argv[1], port=int(sys.argv[2]), threads=int(sys.argv[3]), ident="huiju")
+serve(lambda: app, server=sys.argv[4], host=sys.argv[1], port=int(sys.argv[2]), threads=int(sys.argv[3]),
+      workers=int(sys.argv[5]))
 '''
 
 
@@ -173,8 +181,17 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=20.0, help="load time per server (bounded)")
     parser.add_argument("--max-requests", type=int, default=200_000, help="cap on requests per server")
-    parser.add_argument("--threads", type=int, default=8, help="waitress threads (`huiju serve` default: 8)")
+    parser.add_argument("--no-record", action="store_true", help="do not append to results.jsonl (trial runs)")
+    parser.add_argument("--index", type=Path, help="serve this Tantivy index (HUIJU_INDEX_PATH) instead")
+    parser.add_argument("--server", choices=SERVERS, help="`huiju serve --server` (default: the SERVER setting)")
+    parser.add_argument("--workers", type=int, help="gunicorn processes, 0 = one per core (default: SERVER_WORKERS)")
+    parser.add_argument("--threads", type=int, help="threads per server process (default: SERVER_THREADS)")
     args = parser.parse_args()
+    settings = Settings()
+    server = choose(args.server or settings["SERVER"])
+    threads = args.threads if args.threads is not None else settings["SERVER_THREADS"]
+    workers = 1 if server == "waitress" else workers_for(
+        args.workers if args.workers is not None else settings["SERVER_WORKERS"])
     args.seconds = min(args.seconds, 600.0)
     print(f"machine: {machine()}")
     built = None
@@ -183,10 +200,13 @@ def main() -> None:
     else:
         built = Path(tempfile.mkdtemp(prefix="huiju-search-http-"))
         instance = built / "instance"
+        instance.mkdir()
     env = {**os.environ, "HUIJU_INSTANCE_PATH": str(instance), "PYTHONPATH": str(ROOT)}
+    if args.index:
+        env["HUIJU_INDEX_PATH"] = str(args.index.resolve())
     servers: list[subprocess.Popen] = []
     try:
-        if built:
+        if built and not args.index:
             print(f"building the instance: `huiju demo --size {args.size} --no-serve` in {instance}")
             t = time.perf_counter()
             subprocess.run([*HUIJU, "demo", "--size", str(args.size), "--no-serve"], cwd=ROOT, env=env,
@@ -195,12 +215,13 @@ def main() -> None:
         port, ceiling_port = free_port(), free_port()
         log = (Path(tempfile.gettempdir()) / f"huiju-search-http-{port}.log").open("wb")
         search_server = subprocess.Popen(
-            [*HUIJU, "serve", "--host", HOST, "--port", str(port), "--threads", str(args.threads)],
+            [*HUIJU, "serve", "--host", HOST, "--port", str(port), "--server", server, "--workers", str(workers),
+             "--threads", str(threads)],
             cwd=ROOT, env=env, stdout=log, stderr=log)
         servers.append(search_server)
         ceiling_server = subprocess.Popen(
-            [sys.executable, "-c", CEILING_APP, HOST, str(ceiling_port), str(args.threads)],
-            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=log)
+            [sys.executable, "-c", CEILING_APP, HOST, str(ceiling_port), str(threads), server, str(workers)],
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log)
         servers.append(ceiling_server)
         wait_ready(port, "/api/search?q=", search_server)
         wait_ready(ceiling_port, "/", ceiling_server)
@@ -222,7 +243,8 @@ def main() -> None:
               f"(free text + grade + subject, {len(whole.get('facets', {}))} facets counted), "
               f"hits per query min {min(totals):,} median {sorted(totals)[len(totals) // 2]:,} max {max(totals):,}, "
               f"zero-hit {sum(t == 0 for t in totals)}")
-        print(f"{args.clients} keep-alive clients, {args.seconds:.0f} s per server, waitress threads {args.threads}")
+        shape = f"{threads} threads" if server == "waitress" else f"{workers} processes × {threads} threads"
+        print(f"{args.clients} keep-alive clients, {args.seconds:.0f} s per server, {server} ({shape})")
         search = load(port, paths, args.clients, args.seconds, args.max_requests)
         show("search   /api/search    ", search)
         ceiling = load(ceiling_port, ["/"], args.clients, args.seconds, args.max_requests)
@@ -231,10 +253,13 @@ def main() -> None:
         ratio_p50 = search["p50_ms"] / ceiling["p50_ms"]
         print(f"search/ceiling: throughput {ratio_rps:.3f} ({1 / ratio_rps:,.1f}× fewer req/s), "
               f"p50 latency {ratio_p50:,.1f}×, p95 {search['p95_ms'] / ceiling['p95_ms']:,.1f}×")
+        if args.no_record:
+            return
         with RESULTS.open("a", encoding="utf-8") as out:
             out.write(json.dumps({
                 "benchmark": "search_http", "at": datetime.now(UTC).isoformat(timespec="seconds"),
-                "machine": machine(), "works": whole["total"], "clients": args.clients, "threads": args.threads,
+                "machine": machine(), "works": whole["total"], "clients": args.clients, "server": server,
+                "workers": workers, "threads": threads, "index": str(args.index) if args.index else None,
                 "seconds": args.seconds, "search": search, "ceiling": ceiling,
                 "ratio_rps": round(ratio_rps, 4), "ratio_p50": round(ratio_p50, 2)}, ensure_ascii=False) + "\n")
         print(f"appended to {RESULTS}")

@@ -11,13 +11,14 @@ label. The code itself is the last resort, never an empty string.
 from __future__ import annotations
 
 import threading
+import time
 from functools import cache
 from typing import Any
 
-from flask import current_app, g
+from flask import current_app
 
 from index.backend import FACETS, SearchQuery
-from repository.i18n import current_locale, gettext
+from repository.i18n import current_locale, gettext, translate
 from schemas.vocab import grade_entries, vocabulary
 
 VOCABULARY_OF = {
@@ -30,6 +31,8 @@ VOCABULARY_OF = {
     "honours": "honours",
 }
 _lock = threading.Lock()
+SOURCES_SECONDS = 5.0
+"""How long the registered sources' labels are reused (the search index refreshes as often)."""
 
 
 def _entry_text(entry: dict[str, Any], locale: str) -> str:
@@ -59,27 +62,35 @@ def vocabulary_position(facet: str, value: str) -> int:
     return positions.get(value, positions.get(base, 10**6))
 
 
-def label(facet: str, value: Any) -> str:
-    """The label of one facet value in the current language."""
-    locale = current_locale()
-    text = str(value)
+@cache
+def _vocabulary_labels(facet: str, locale: str) -> dict[str, str]:
+    """code → label of one vocabulary facet in one language, built once per process (a search labels ~60 values)."""
     if facet == "grade":
-        entry = grade_entries().get(int(value)) if text.isdigit() else None
-        return _entry_text(entry, locale) if entry else text
+        return {str(code): _entry_text(entry, locale) or str(code) for code, entry in grade_entries().items()}
+    if facet == "honours":
+        return {zh: _entry_text(entry, locale) or zh for zh, entry in _honour_entries().items()}
+    name = VOCABULARY_OF.get(facet)
+    if name is None:
+        return {}
+    return {code: _entry_text(entry, locale) or code for code, entry in vocabulary(name).entries.items()}
+
+
+def label(facet: str, value: Any, locale: str | None = None) -> str:
+    """The label of one facet value in `locale` (default: the current request's language)."""
+    locale = locale or current_locale()
+    text = str(value)
+    if facet == "grade" and text.isdigit():
+        text = str(int(text))
+    known = _vocabulary_labels(facet, locale).get(text)
+    if known is not None:
+        return known
     if facet == "sources":
         return source_info(text)["label"]
     if facet == "review_status":
-        return gettext(f"review.{text}")
+        return translate(f"review.{text}", locale)
     if facet == "has_video":
-        return gettext("facet.has_video.yes") if value in (True, "true") else gettext("facet.has_video.no")
-    if facet == "honours":
-        entry = _honour_entries().get(text)
-        return _entry_text(entry, locale) if entry else text
-    name = VOCABULARY_OF.get(facet)
-    if name:
-        entry = vocabulary(name).entries.get(text)
-        if entry:
-            return _entry_text(entry, locale) or text
+        return translate("facet.has_video.yes" if value in (True, "true") else "facet.has_video.no", locale)
+    if facet in VOCABULARY_OF and facet != "honours":
         return _indexed_label(facet, text) or text
     return text
 
@@ -114,19 +125,31 @@ def _indexed_label(facet: str, code: str) -> str | None:
 
 
 def sources() -> dict[str, dict[str, str]]:
-    """name → {label, level, level_label} for every registered source, once per request."""
-    found = g.get("huiju_sources")
-    if found is None:
-        found = {}
-        for source in current_app.extensions["huiju.store"].list_sources():
+    """name → {label, level, level_label} for every registered source.
+
+    Read from the store at most every SOURCES_SECONDS per app, not on every request: /api/search
+    labels its `sources` facet on each call, and sources change only when an operator edits them.
+    """
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    locale = current_locale()
+    cached = app.extensions.get("huiju.sources")
+    now = time.monotonic()
+    if cached is None or now - cached[0] > SOURCES_SECONDS:
+        rows = []
+        for source in app.extensions["huiju.store"].list_sources():
             options = source.options or {}
             text = str(options.get("label") or "")
             if not text and (source.location or "").startswith("sample:"):
                 text = source.location.split(":", 1)[1]  # the demo's sample platforms (repository/demo.py)
-            level = source.level or ""
-            found[source.name] = {"label": text or source.name, "level": level,
-                                  "level_label": label("source_level", level) if level else ""}
-        g.huiju_sources = found
+            rows.append((source.name, text or source.name, source.level or ""))
+        cached = app.extensions["huiju.sources"] = (now, rows, {})
+    by_locale = cached[2]
+    found = by_locale.get(locale)
+    if found is None:
+        found = by_locale[locale] = {
+            name: {"label": text, "level": level, "level_label": label("source_level", level, locale) if level else ""}
+            for name, text, level in cached[1]
+        }
     return found
 
 
