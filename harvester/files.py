@@ -5,7 +5,7 @@ rewrites now and then, so a run reads the whole file; when its bytes are the
 ones the last successful run imported, the run stops there (nothing changed,
 and the file is not stored a second time). The file is kept as a per-file raw
 payload, so `huiju remap` re-reads it without fetching. Bad records go to the
-quarantine; a file that cannot be read at all fails the run.
+quarantine; a file of which no record could be stored fails the run.
 """
 
 from __future__ import annotations
@@ -80,8 +80,9 @@ def import_file(store: Store, source: Any, run: Any, progress: Reporter, fmt: st
                            run=run, batch_size=batch, level=source.level)
     store.checkpoint(run, state, pages=1)
     stored = report.added + report.updated + report.unchanged + report.deleted
-    if whole_file and not stored:
-        raise HarvestFailed(f"no records from the file (read as {fmt}): {whole_file[0].reason}")
+    if not stored and (whole_file or report.rejected):  # every record refused: the file is unusable
+        reason = whole_file[0].reason if whole_file else report.reasons.most_common(1)[0][0]
+        raise HarvestFailed(f"no records from the file (read as {fmt}): {reason}")
 
 
 def harvest_marc(store: Store, source: Any, run: Any, progress: Reporter) -> None:

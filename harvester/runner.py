@@ -21,7 +21,7 @@ from typing import Any
 from harvester.http import HttpClient
 from repository.ingest import beat_harvest, claim_harvest, release_harvest
 from repository.settings import Settings
-from repository.store import Store
+from repository.store import Store, database_problem
 
 log = logging.getLogger(__name__)
 
@@ -169,11 +169,18 @@ def harvest_source(store: Store, name: str, *, progress: ProgressCallback | None
             store.finish_run(run, "interrupted", errors=reporter.all_errors(), message="interrupted by the operator")
             raise
         except Exception as exc:  # noqa: BLE001 - the run records why; the caller gets the run
-            log.exception("harvest of %s failed", name)
-            status, message = "failed", f"{type(exc).__name__}: {exc}"
+            status, message = "failed", database_problem(exc)
+            if message is None:  # a bug rather than the environment: keep the traceback
+                log.exception("harvest of %s failed", name)
+                message = f"{type(exc).__name__}: {exc}"
+            else:
+                log.error("harvest of %s failed: %s", name, message)
         if status == "succeeded" and reporter.errors:
             message = f"{len(reporter.errors) + reporter.dropped} problem(s), first: {reporter.errors[0]}"
         store.finish_run(run, status, errors=reporter.all_errors(), message=message)
+        from repository.checks.runner import check_after_harvest  # quality checks of what this run stored
+
+        check_after_harvest(store, settings, name)
         return store.get_run(run.id)
     finally:
         if reporter is not None:

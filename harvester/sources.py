@@ -33,7 +33,8 @@ from schemas.record import SOURCE_LEVELS
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 URL_KINDS = ("oai", "smartedu", "crawl")
-COMMON_OPTIONS = {"timeout", "retries", "delay", "max_bytes", "label"}  # label: the name teachers see
+COMMON_OPTIONS = {"timeout", "retries", "delay", "max_bytes", "label", "local_links"}  # label: the name teachers see
+# local_links: the link checker (repository/checks/links.py) may reach this source's private/loopback addresses
 KIND_OPTIONS: dict[str, set[str] | None] = {
     "oai": {"prefix", "set", "format", "full"},
     "smartedu": {"force"},
@@ -69,6 +70,13 @@ class SourceSpec:
         if self.level not in SOURCE_LEVELS:
             found.append(f"level {self.level!r}: choose from {', '.join(SOURCE_LEVELS)}")
         found += self._location_problems()
+        if "local_links" in self.options:
+            from repository.checks.links import local_option
+
+            try:
+                local_option(self.options["local_links"])
+            except ValueError as exc:
+                found.append(str(exc))
         allowed = KIND_OPTIONS.get(self.kind, set())
         if self.kind == "crawl":
             found += _crawl_problems(self.options)

@@ -46,13 +46,20 @@ class SearchError(Exception):
 
 
 class QuerySyntaxError(SearchError, ValueError):
-    """The user's query text cannot be understood; `message` says why, for the user."""
+    """The user's query text cannot be understood; `message` says why, for the user.
 
-    def __init__(self, message: str, query: str = "", position: int | None = None) -> None:
+    `key` and `values` name the same message in the site's catalogue (web/i18n), so the
+    site shows it in the reader's language; index/ itself stays free of the web layer.
+    """
+
+    def __init__(self, message: str, query: str = "", position: int | None = None, *, key: str = "",
+                 values: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.query = query
         self.position = position
+        self.key = key
+        self.values = values or {}
 
 
 def facet_value(facet: str, value: Any) -> FacetValue:
@@ -190,4 +197,10 @@ class SearchBackend(ABC):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self.close()
+        if exc is None:
+            self.close()
+            return
+        try:
+            self.close()
+        except SearchError:
+            pass  # closing after a failure (server gone) fails the same way: report the first error

@@ -91,6 +91,7 @@ def split_query(text: str) -> tuple[str, list[str]]:
             'Put phrases between a pair of quotes, like "勾股定理".',
             text,
             quotes[-1],
+            key="query.unbalanced_quotes",
         )
     phrases = [p.strip() for p in _PHRASE.findall(text) if p.strip()]
     plain = _PHRASE.sub(" ", text)
@@ -101,6 +102,8 @@ def split_query(text: str) -> tuple[str, list[str]]:
                 'and put exact phrases in "quotes".',
                 text,
                 text.find(token),
+                key="query.unsupported_operator",
+                values={"operator": token},
             )
     field = _FIELD_SYNTAX.search(plain)
     if field:
@@ -109,6 +112,8 @@ def split_query(text: str) -> tuple[str, list[str]]:
             "use the filters (subject, grade, edition…) instead.",
             text,
             field.start(1),
+            key="query.field_search",
+            values={"field": field.group(1)},
         )
     return plain, phrases
 
@@ -192,7 +197,7 @@ def analyse_query(text: str) -> AnalysedQuery:
             phrase_chars.append(fold_text(phrase[:MAX_QUERY_CHARS]))
             highlight += [phrase_chars[-1], "".join(tokens), *tokens]
     if not groups and not phrases and (plain.strip() or phrase_texts):
-        raise QuerySyntaxError("The query has no words to search for.", text)
+        raise QuerySyntaxError("The query has no words to search for.", text, key="query.no_words")
     n = len(groups)
     relaxed = n if n <= 3 else n - n // 4
     return AnalysedQuery(

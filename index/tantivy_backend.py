@@ -7,7 +7,9 @@ search. The work document minus its token fields is stored as one JSON blob
 (`_source`), so a hit needs one doc-store read.
 
 Concurrency: one writer per index (Tantivy's lock file enforces it across
-processes); searches run on any number of threads, each taking the current
+processes; a second writer waits up to `lock_timeout` seconds for it, so a
+dedupe that ends during a reindex queues instead of failing and losing its
+update); searches run on any number of threads, each taking the current
 searcher snapshot. A reader in another process sees new commits after
 `refresh()` or, automatically, shortly after they land.
 """
@@ -17,8 +19,10 @@ from __future__ import annotations
 import base64
 import os
 import threading
+import time
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -100,8 +104,10 @@ class TantivyBackend(SearchBackend):
         *,
         heap_size: int = 256_000_000,
         writer_threads: int | None = None,
+        lock_timeout: float = 120.0,
     ) -> None:
         self.path = Path(path) if path is not None else None
+        self.lock_timeout = lock_timeout
         self.schema = build_schema()
         if self.path is not None:
             self.path.mkdir(parents=True, exist_ok=True)
@@ -130,11 +136,16 @@ class TantivyBackend(SearchBackend):
     # --- writing --------------------------------------------------------------
 
     def _get_writer(self) -> tantivy.IndexWriter:
-        if self._writer is None:
+        """The index writer, waiting up to lock_timeout for another process's writer to finish."""
+        deadline = time.monotonic() + self.lock_timeout
+        while self._writer is None:
             try:
                 self._writer = self._index.writer(heap_size=self._heap_size, num_threads=self._writer_threads)
             except ValueError as exc:
-                raise SearchError(f"another writer holds the index at {self.path}: {exc}") from exc
+                if "LockBusy" not in str(exc) or time.monotonic() >= deadline:
+                    raise SearchError(f"another writer holds the index at {self.path} (waited "
+                                      f"{self.lock_timeout:g} s, INDEX_LOCK_TIMEOUT): {exc}") from exc
+                time.sleep(0.1)
         return self._writer
 
     def index_documents(self, documents: Iterable[Mapping[str, Any]], batch: int = 1000) -> int:
@@ -202,7 +213,10 @@ class TantivyBackend(SearchBackend):
     def _run(
         self, searcher: tantivy.Searcher, tq: Query, query: SearchQuery, analysed: AnalysedQuery
     ) -> SearchResult:
-        facets = self._facet_pool.submit(self._facets, searcher, tq, query.facets) if query.facets else None
+        # The pool thread calls straight into Rust (which releases the GIL): handing it Python work
+        # too would make this thread wait for the GIL back on every search.
+        pending = self._facet_pool.submit(searcher.aggregate, tq, _facet_request(tuple(query.facets))) \
+            if query.facets else None
         if query.sort == "newest":
             order = {"order_by_field": "datestamp"}
         elif query.sort == "quality" or analysed.is_empty:
@@ -217,12 +231,13 @@ class TantivyBackend(SearchBackend):
             self._hit(searcher, score if relevance else None, address, analysed)
             for score, address in found.hits
         ]
-        return SearchResult(total=found.count or 0, hits=hits, facets=facets.result() if facets else {})
+        facets = _facet_counts(pending.result(), query.facets) if pending else {}
+        return SearchResult(total=found.count or 0, hits=hits, facets=facets)
 
     def _hit(
         self, searcher: tantivy.Searcher, score: float | None, address: Any, analysed: AnalysedQuery
     ) -> Hit:
-        source = _decode(searcher.doc(address)["_source"][0])
+        source = _decode(searcher.doc(address).get_first("_source"))
         title = source.get("title", "")
         terms = (*analysed.highlight_terms, *pinyin_matches(title, analysed.pinyin_terms))
         snippet_text = source.get("description") or title
@@ -234,21 +249,6 @@ class TantivyBackend(SearchBackend):
             title_html=highlight(title, terms, max_chars=200),
             fields=source,
         )
-
-    def _facets(
-        self, searcher: tantivy.Searcher, query: Query, facets: Iterable[str]
-    ) -> dict[str, list[tuple[FacetValue, int]]]:
-        request = {
-            name: {"terms": {"field": name, "size": FACET_BUCKETS, "segment_size": SEGMENT_BUCKETS}}
-            for name in facets
-        }
-        response = searcher.aggregate(query, request)
-        out: dict[str, list[tuple[FacetValue, int]]] = {}
-        for name in facets:
-            buckets = response.get(name, {}).get("buckets", [])
-            values = [(_facet_key(name, b["key"]), int(b["doc_count"])) for b in buckets]
-            out[name] = sorted(values, key=lambda vc: (-vc[1], str(vc[0])))
-        return out
 
     # --- query building ---------------------------------------------------------
 
@@ -313,6 +313,23 @@ class TantivyBackend(SearchBackend):
         else:
             q = Query.phrase_query(self.schema, "chars", list(chars))
         return Query.boost_query(q, CHARS_BOOST)
+
+
+@lru_cache(maxsize=64)
+def _facet_request(facets: tuple[str, ...]) -> dict[str, Any]:
+    """The terms aggregations counting these facets (built once per facet list, not per search)."""
+    return {
+        name: {"terms": {"field": name, "size": FACET_BUCKETS, "segment_size": SEGMENT_BUCKETS}} for name in facets
+    }
+
+
+def _facet_counts(response: Mapping[str, Any], facets: Iterable[str]) -> dict[str, list[tuple[FacetValue, int]]]:
+    out: dict[str, list[tuple[FacetValue, int]]] = {}
+    for name in facets:
+        buckets = response.get(name, {}).get("buckets", [])
+        values = [(_facet_key(name, b["key"]), int(b["doc_count"])) for b in buckets]
+        out[name] = sorted(values, key=lambda vc: (-vc[1], str(vc[0])))
+    return out
 
 
 def _facet_key(name: str, key: Any) -> FacetValue:

@@ -25,11 +25,17 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
         SECRET_KEY=settings.secret_key(),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings["SITE_SECURE_COOKIES"],  # on behind TLS (docs/settings.md)
         JSON_AS_ASCII=False,
     )
     app.json.ensure_ascii = False
+    if settings["SITE_PROXY_HOPS"] > 0:  # trust X-Forwarded-* from that many proxies, no more
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = settings["SITE_PROXY_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_prefix=hops)  # type: ignore[method-assign]
     if store is None:
-        store = Store(settings.database_url)
+        store = Store(settings.database_url, busy_timeout=settings["DATABASE_BUSY_TIMEOUT"])
         store.init()
     app.extensions["huiju.store"] = store
     app.extensions["huiju.settings"] = settings
@@ -45,6 +51,10 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
 
     auth.init_app(app)  # CSRF on forms, /login, /logout
     app.register_blueprint(review.bp)
+    from repository.views import admin, dashboard
+
+    app.register_blueprint(dashboard.bp)  # operators: curators and admins
+    app.register_blueprint(admin.bp)  # sources and users: admins only
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):  # noqa: ANN202
@@ -56,11 +66,19 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
 
     @app.after_request
     def security_headers(response):  # noqa: ANN001, ANN202
+        """No inline script anywhere (the site's pages have none), no framing (the curator forms could be
+        clickjacked), forms post only here; a signed-in page is never stored by a cache or the back button."""
+        from flask import g, request
+
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault(
-            "Content-Security-Policy", "default-src 'self'; img-src 'self' data: https:; object-src 'none'"
+            "Content-Security-Policy", "default-src 'self'; img-src 'self' data: https:; object-src 'none'; "
+            "frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
         )
+        if g.get("user") is not None and request.endpoint != "static":
+            response.headers["Cache-Control"] = "no-store"
         return response
 
     return app

@@ -2,11 +2,16 @@
 
 * Passwords are checked with werkzeug's check_password_hash against User.password_hash
   (`huiju user add` and `huiju demo` store generate_password_hash output). A password is
-  never logged nor audited.
+  never logged nor audited. An unknown or inactive user name is checked against a dummy
+  hash, so the answer takes as long as for a wrong password (no user enumeration by timing).
 * The session is Flask's signed cookie (HttpOnly, SameSite=Lax, set in app.py). On login the
   session is cleared before the user is put in it, so nothing an attacker planted survives
-  (session fixation); a fresh random ``sid`` is stored too. Behind https set
-  ``SESSION_COOKIE_SECURE`` in the Flask config (the reverse proxy terminates TLS).
+  (session fixation); a fresh random ``sid`` is stored too. A signed cookie alone would stay
+  valid after logout (whoever copied it could replay it for PERMANENT_SESSION_LIFETIME), so
+  each sign-in is also kept server-side: a ``session:<sha256 of sid>`` row in the settings
+  table with the user and a fingerprint of the password hash. Logout deletes the row; a cookie
+  without its row, or from before a password change, is signed out. Behind https set
+  SITE_SECURE_COOKIES (docs/settings.md; the reverse proxy terminates TLS).
 * Every form is CSRF-protected by Flask-WTF's CSRFProtect; OAI-PMH (POST is part of the
   protocol) and the read-only JSON API are exempt.
 * ``next`` after login is followed only when it is a same-site relative path ("/review?…");
@@ -20,27 +25,29 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from functools import wraps
+from functools import cache, wraps
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, abort, g, redirect, render_template, request, session, url_for
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import select
-from werkzeug.security import check_password_hash
+from werkzeug.security import check_password_hash, generate_password_hash
 from werkzeug.wrappers import Response
 
 from repository import i18n
-from repository.models import User
+from repository.models import Setting, User
 
 LOGIN_ATTEMPTS = 5
 LOGIN_WINDOW = 300.0
 _MAX_KEYS = 10_000
+SESSION_PREFIX = "session:"
 
 bp = Blueprint("auth", __name__)
 csrf = CSRFProtect()
@@ -109,12 +116,58 @@ def _load_user() -> None:
         return
     from repository.app import get_store
 
+    sid = session.get("sid")
     with get_store().session() as s:
         user = s.scalar(select(User).where(User.username == username))
-        if user is not None and user.active:
+        live = s.get(Setting, _session_key(sid)) if isinstance(sid, str) else None
+        if (user is not None and user.active and live is not None and isinstance(live.value, dict)
+                and live.value.get("user") == username and live.value.get("pw") == _password_mark(user.password_hash)):
             g.user = {"username": user.username, "role": user.role}
-        else:
+        else:  # unknown, deactivated, signed out, or the password changed since
             session.clear()
+
+
+def _session_key(sid: str) -> str:
+    return SESSION_PREFIX + hashlib.sha256(sid.encode()).hexdigest()
+
+
+def _password_mark(password_hash: str) -> str:
+    """Changes when the password does: a session from before a password change is signed out."""
+    return hashlib.sha256(password_hash.encode()).hexdigest()[:16]
+
+
+def _open_session(username: str, password_hash: str) -> str:
+    """Record a new sign-in server-side (and forget expired ones); returns its sid for the cookie."""
+    from flask import current_app
+
+    from repository.app import get_store
+
+    sid = secrets.token_urlsafe(32)
+    now = time.time()
+    oldest = now - current_app.permanent_session_lifetime.total_seconds()  # Flask refuses older cookies anyway
+    with get_store().session(write=True) as s:
+        for row in s.scalars(select(Setting).where(Setting.key.startswith(SESSION_PREFIX))):
+            if not isinstance(row.value, dict) or row.value.get("at", 0) < oldest:
+                s.delete(row)
+        s.add(Setting(key=_session_key(sid), value={"user": username, "at": now,
+                                                     "pw": _password_mark(password_hash)}))
+    return sid
+
+
+def _close_session(sid: object) -> None:
+    from repository.app import get_store
+
+    if isinstance(sid, str):
+        with get_store().session(write=True) as s:
+            row = s.get(Setting, _session_key(sid))
+            if row is not None:
+                s.delete(row)
+
+
+@cache
+def _dummy_hash() -> str:
+    """Checked against when the user name is unknown or inactive, so that costs what a wrong password does."""
+    return generate_password_hash(secrets.token_urlsafe(16))
 
 
 def current_user() -> dict[str, str] | None:
@@ -182,16 +235,19 @@ def login() -> Response | str | tuple[str, int]:
 
     with get_store().session() as s:
         user = s.scalar(select(User).where(User.username == username)) if username else None
-        ok = bool(user and user.active and check_password_hash(user.password_hash, password))
+        known = user is not None and user.active
+        ok = check_password_hash(user.password_hash if known else _dummy_hash(), password) and known
+        password_hash = user.password_hash if known else ""
     if not ok:
         limiter.fail(key)
         _audit(username or "-", "login.failed", username or "-")
         return render_template("login.html", next=next_url or "", username=username,
                                error=i18n.gettext("login.failed")), 401
     limiter.reset(key)
+    _close_session(session.get("sid"))
     session.clear()  # session fixation: nothing from before the login survives
     session["user"] = username
-    session["sid"] = secrets.token_urlsafe(16)
+    session["sid"] = _open_session(username, password_hash)
     session.permanent = False
     _audit(username, "login", username)
     return redirect(next_url or url_for("review.queue"))
@@ -206,6 +262,7 @@ def _limiter() -> RateLimiter:
 @bp.post("/logout")
 def logout() -> Response:
     user = current_user()
+    _close_session(session.get("sid"))
     session.clear()
     if user is not None:
         _audit(user["username"], "logout", user["username"])

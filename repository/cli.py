@@ -33,14 +33,32 @@ class Context:
         if self._store is None:
             if self.settings.database_url.startswith("sqlite:///"):
                 self.settings.instance_path.mkdir(parents=True, exist_ok=True)
-            self._store = Store(self.settings.database_url)
+            self._store = Store(self.settings.database_url, busy_timeout=self.settings["DATABASE_BUSY_TIMEOUT"])
         return self._store
 
 
 pass_context = click.make_pass_decorator(Context, ensure=True)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class HuijuGroup(click.Group):
+    """Failures of the environment (database full, locked or gone; search engine down) end a
+    command with one clear `Error:` line and exit status 1, not a Python traceback."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        from sqlalchemy.exc import InterfaceError, OperationalError
+
+        from index.backend import SearchError
+        from repository.store import database_problem
+
+        try:
+            return super().invoke(ctx)
+        except (OperationalError, InterfaceError) as exc:
+            raise click.ClickException(database_problem(exc) or str(exc)) from None
+        except SearchError as exc:
+            raise click.ClickException(f"search index: {exc}") from None
+
+
+@click.group(cls=HuijuGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="huiju")
 @click.pass_context
 def main(ctx: click.Context) -> None:
@@ -48,6 +66,8 @@ def main(ctx: click.Context) -> None:
     obj = ctx.ensure_object(Context)
     logging.basicConfig(level=obj.settings["LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)  # migrations report through `huiju init`
+    # The search client logs every retry with a traceback; a failure ends in one `Error:` line (HuijuGroup).
+    logging.getLogger("elastic_transport").setLevel(logging.ERROR)
 
 
 @main.command()
@@ -106,18 +126,35 @@ def export(ctx: Context, what: str, fmt: str, source: str | None, output: Path |
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
-@click.option("--threads", default=8, show_default=True, type=int, help="Worker threads of the WSGI server.")
+@click.option("--server", type=click.Choice(["auto", "waitress", "gunicorn"]),
+              help="WSGI server (default: the SERVER setting; see docs/settings.md).")
+@click.option("--workers", type=int, help="gunicorn processes, 0 = one per core (default: SERVER_WORKERS).")
+@click.option("--threads", type=int, help="Threads per server process (default: SERVER_THREADS).")
 @pass_context
-def serve(ctx: Context, host: str, port: int, threads: int) -> None:
-    """Serve the site, JSON API and OAI-PMH with the production server (waitress)."""
-    from waitress import serve as waitress_serve
-
+def serve(ctx: Context, host: str, port: int, server: str | None, workers: int | None, threads: int | None) -> None:
+    """Serve the site, JSON API and OAI-PMH with the production server (waitress or gunicorn)."""
+    from repository import server as servers
     from repository.app import create_app
 
+    try:
+        chosen = servers.choose(server or ctx.settings["SERVER"])
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    threads = threads if threads is not None else ctx.settings["SERVER_THREADS"]
+    processes = servers.workers_for(workers if workers is not None else ctx.settings["SERVER_WORKERS"])
     ctx.store.init()
-    app = create_app(ctx.settings, store=ctx.store)
-    click.echo(f"Huiju is serving on http://{host}:{port}/  (Ctrl-C stops)")
-    waitress_serve(app, host=host, port=port, threads=threads, ident="huiju")
+    shape = f"{threads} threads" if chosen == "waitress" else f"{processes} processes × {threads} threads"
+    click.echo(f"Huiju is serving on http://{host}:{port}/  ({chosen}, {shape}; Ctrl-C stops)")
+    if chosen == "waitress":
+        app = create_app(ctx.settings, store=ctx.store)
+        servers.serve(lambda: app, server=chosen, host=host, port=port, threads=threads, workers=1)
+    else:  # each worker opens its own store and index after the fork (the schema is already up to date)
+        settings = ctx.settings
+        ctx.store.close()
+        servers.serve(
+            lambda: create_app(settings, store=Store(settings.database_url,
+                                                     busy_timeout=settings["DATABASE_BUSY_TIMEOUT"])),
+            server=chosen, host=host, port=port, threads=threads, workers=processes)
 
 
 @main.command()
@@ -177,7 +214,8 @@ def _register_command_modules() -> None:
     from importlib import import_module
 
     for name in ("repository.cli_works", "repository.cli_search", "repository.cli_harvest",
-                 "repository.cli_schedule", "repository.cli_review", "repository.cli_users"):
+                 "repository.cli_schedule", "repository.cli_review", "repository.cli_users",
+                 "repository.cli_checks"):
         import_module(name)
 
 

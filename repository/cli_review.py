@@ -1,9 +1,11 @@
-"""`huiju review approve`: the minimal curator step that publishes works.
+"""`huiju review approve --source NAME`: trusted-source onboarding, a policy decision that publishes works.
 
-The full review workflow (scores, levels, returns) is its own issue; this
-command only approves a source's pending records, with one review action and
-one audit entry per record, then refreshes work publication so OAI-PMH shows
-the works (repository/publication.py holds the reusable functions).
+It approves every pending record of the source outright, whatever the review
+stages (REVIEW_STAGES), with one review action (stage "policy") and one audit
+entry per record naming the source policy as the basis, then refreshes work
+publication and the search index. Record-by-record decisions with the rubric
+and the review stages are made on the review page or through the JSON API
+(repository/review_decisions.py); see docs/curators.md.
 """
 
 from __future__ import annotations

@@ -76,19 +76,22 @@ def driver_datetime(dialect_name: str) -> Callable[[datetime | None], datetime |
     return _sqlite_text if dialect_name == "sqlite" else _aware_utc
 
 
-def make_engine(url: str, *, schema: str | None = None, echo: bool = False) -> Engine:
+def make_engine(url: str, *, schema: str | None = None, echo: bool = False,
+                busy_timeout: float | None = None) -> Engine:
     """Create an engine for ``sqlite:///file.db`` or ``postgresql+psycopg://…``.
 
     ``schema`` (PostgreSQL only) puts every table, the Alembic version table
     and the triggers into that schema via ``search_path``; tests use it to get
-    an isolated database per test inside one server database.
+    an isolated database per test inside one server database. ``busy_timeout``
+    (SQLite, seconds) is how long a writer waits for another's lock.
     """
     parsed = make_url(url)
     backend = parsed.get_backend_name()
     if backend == "sqlite":
         if schema:
             raise ValueError("schema is only supported on PostgreSQL")
-        return _sqlite_engine(url, echo=echo)
+        timeout = SQLITE_BUSY_TIMEOUT_MS if busy_timeout is None else int(busy_timeout * 1000)
+        return _sqlite_engine(url, echo=echo, busy_timeout_ms=timeout)
     if backend == "postgresql":
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
@@ -101,7 +104,7 @@ def make_engine(url: str, *, schema: str | None = None, echo: bool = False) -> E
     raise ValueError(f"unsupported database {backend!r}: use sqlite:/// or postgresql+psycopg://")
 
 
-def _sqlite_engine(url: str, *, echo: bool) -> Engine:
+def _sqlite_engine(url: str, *, echo: bool, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS) -> Engine:
     """SQLite with WAL, foreign keys, a busy timeout and real transactions.
 
     The sqlite3 module's legacy transaction handling is switched off so that
@@ -123,7 +126,7 @@ def _sqlite_engine(url: str, *, echo: bool) -> Engine:
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.isolation_level = None
         cursor = dbapi_conn.cursor()
-        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout = {busy_timeout_ms}")
         cursor.execute("PRAGMA foreign_keys = ON")
         if not memory:
             cursor.execute("PRAGMA journal_mode = WAL")

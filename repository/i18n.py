@@ -64,6 +64,12 @@ def gettext(key: str, **values: Any) -> str:
     return translate(key, current_locale(), **values)
 
 
+def user_message(error: Any) -> str:
+    """An error's text for the reader: its catalogue ``key`` (with ``values``) when it has one, else its message."""
+    key = getattr(error, "key", "")
+    return gettext(key, **getattr(error, "values", {})) if key and has_text(key) else str(error.message)
+
+
 def _choose_locale() -> None:
     wanted = request.args.get(COOKIE) or request.cookies.get(COOKIE) or DEFAULT_LOCALE
     g.locale = wanted if wanted in locales() else DEFAULT_LOCALE

@@ -157,6 +157,7 @@ class RecordRow(Base):
         UniqueConstraint("source_id", "source_record_id"),
         one_of("review_status", REVIEW_STATUSES),
         Index(None, "datestamp", "id"),  # keyset pagination and OAI-PMH from/until
+        Index(None, "review_status", "source_level", "deleted", "datestamp"),  # dashboard, review backlog (0004)
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)  # = Record.id
@@ -204,6 +205,7 @@ class WorkDecision(Base):
 
 class ReviewAction(Base):
     __tablename__ = "review_actions"
+    __table_args__ = (Index(None, "at", "decision"),)  # dashboard: decisions per day, from the index (0004)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     record_id: Mapped[str] = mapped_column(ForeignKey("records.id"), index=True)

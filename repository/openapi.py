@@ -12,6 +12,7 @@ from functools import cache
 from typing import Any
 
 from index.backend import FACETS, MAX_PAGE_SIZE, MAX_RESULT_WINDOW, SORTS
+from repository.review_rubric import DECISIONS, MAX_COMMENT, MAX_NOTE, dimensions
 
 FACET_HELP = {
     "stage": "学段 code, e.g. junior", "grade": "年级 as a number 1-12", "subject": "学科 code, e.g. math",
@@ -52,6 +53,9 @@ def _id_parameter(name: str) -> dict[str, Any]:
     return {"name": name, "in": "path", "required": True, "schema": {"type": "string", "maxLength": 40}}
 
 
+_SCORE = {"oneOf": [{"enum": ["pass", "fail"]}, {
+    "type": "object", "required": ["result"], "additionalProperties": False,
+    "properties": {"result": {"enum": ["pass", "fail"]}, "comment": {"type": "string", "maxLength": MAX_NOTE}}}]}
 _LABELLED = {"type": "object", "required": ["code", "label"],
              "properties": {"code": {"type": ["string", "integer"]}, "label": {"type": "string"}}}
 _STRINGS = {"type": "array", "items": {"type": "string"}}
@@ -108,6 +112,23 @@ SCHEMAS: dict[str, Any] = {
         "members": {"type": "array", "items": _ref("Member")},
         "explanation": {"type": ["object", "null"], "description": "Why the members were grouped (dedup)."},
         "related": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "object"}}}}},
+    "ReviewRequest": {
+        "type": "object", "required": ["decision"], "additionalProperties": False,
+        "properties": {
+            "decision": {"enum": list(DECISIONS)},
+            "scores": {"type": "object", "description": "Rubric: one verdict per dimension. Approve needs every "
+                       "dimension \"pass\"; reject and return need a reason (comment, or a failed dimension's).",
+                       "properties": {code: _SCORE for code in dimensions()}, "additionalProperties": False},
+            "comment": {"type": "string", "maxLength": MAX_COMMENT}}},
+    "ReviewResult": {
+        "type": "object", "required": ["record_id", "review_status", "stage"], "properties": {
+            "record_id": {"type": "string"},
+            "review_status": {"enum": ["pending", "approved", "rejected", "returned"],
+                              "description": "pending: an earlier review stage approved; see awaiting."},
+            "stage": {"type": "string", "description": "The review stage this decision was taken at."},
+            "awaiting": {"type": ["string", "null"], "description": "The next stage, while stages remain."},
+            "index_updated": {"type": "boolean",
+                              "description": "false: the search index was busy and follows at the next reindex."}}},
 }
 
 
@@ -129,7 +150,8 @@ def document() -> dict[str, Any]:
         "openapi": "3.1.0",
         "info": {"title": "汇聚 Huiju API", "version": "1.0.0",
                  "description": "Search the works (lessons grouped across platforms) that curators approved, "
-                                "and read a work with its member records and provenance."},
+                                "and read a work with its member records and provenance; curators with a token "
+                                "record review decisions (POST /api/review/{record_id})."},
         "paths": {
             "/api/search": {"get": {
                 "operationId": "searchWorks", "summary": "Search works with facets",
@@ -147,10 +169,28 @@ def document() -> dict[str, Any]:
                 "parameters": [_id_parameter("record_id")],
                 "responses": {"200": _json(_ref("Record"), "The record, with its work."),
                               "404": ERRORS["404"]}}},
+            "/api/review/{record_id}": {"post": {
+                "operationId": "reviewRecord", "summary": "A curator's decision on one record (token required)",
+                "description": "Same rules as the review page: the rubric, the review stages (REVIEW_STAGES; an "
+                               "earlier stage's approval leaves the record pending, awaiting the next), one person "
+                               "per stage. Every decision is written to the audit log. Get a token with "
+                               "`huiju user token NAME`; session cookies are not accepted here.",
+                "security": [{"bearerToken": []}],
+                "parameters": [_id_parameter("record_id")],
+                "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("ReviewRequest")}}},
+                "responses": {"200": _json(_ref("ReviewResult"), "The decision was recorded."),
+                              "400": _json(_ref("Error"), "Bad JSON, or the rubric refuses the decision "
+                                                          "(error.type names the rule, e.g. incomplete_rubric)."),
+                              "401": _json(_ref("Error"), "No token, or an expired, forged or revoked one."),
+                              "403": _json(_ref("Error"), "Not this reviewer's stage, or they signed another "
+                                                          "stage of this record."),
+                              "404": ERRORS["404"],
+                              "409": _json(_ref("Error"), "Already approved.")}}},
             "/api/openapi.json": {"get": {
                 "operationId": "getOpenAPI", "summary": "This document",
                 "responses": {"200": {"description": "OpenAPI 3.1",
                                       "content": {"application/json": {"schema": {"type": "object"}}}}}}},
         },
-        "components": {"schemas": SCHEMAS},
+        "components": {"schemas": SCHEMAS, "securitySchemes": {"bearerToken": {
+            "type": "http", "scheme": "bearer", "description": "A curator's token from `huiju user token NAME`."}}},
     }

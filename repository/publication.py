@@ -171,10 +171,13 @@ class ReviewReport:
 
 
 def set_review_status(
-    store: Store, record_ids: Iterable[str], status: str, *, actor: str, comment: str = ""
+    store: Store, record_ids: Iterable[str], status: str, *, actor: str, comment: str = "",
+    level: str | None = None, basis: dict[str, Any] | None = None,
 ) -> ReviewReport:
     """Set records' review status, with a review action and an audit entry per change, then
-    refresh the publication of the works they belong to."""
+    refresh the publication of the works they belong to. ``level`` is the review stage (or "policy");
+    ``basis`` is added to the audit entry's after (why the change was made, e.g. a source policy).
+    Curators' rubric decisions go through repository/review_decisions.py instead."""
     changed = 0
     works: set[str] = set()
     for chunk in _chunks(sorted(set(record_ids))):
@@ -185,9 +188,10 @@ def set_review_status(
                 continue
             s.execute(update(_records).where(_records.c.id.in_([row.id for row in rows])).values(review_status=status))
             for row in rows:
-                s.add(ReviewAction(record_id=row.id, actor=actor, decision=status, comment=comment))
+                s.add(ReviewAction(record_id=row.id, actor=actor, decision=status, level=level, comment=comment))
                 s.add(AuditLog(actor=actor, action=f"record.{status}", target_type="record", target_id=row.id,
-                               before={"review_status": row.review_status}, after={"review_status": status}))
+                               before={"review_status": row.review_status},
+                               after={"review_status": status, **(basis or {})}))
                 if row.work_id:
                     works.add(row.work_id)
             changed += len(rows)
@@ -195,14 +199,18 @@ def set_review_status(
 
 
 def approve_source(store: Store, source: str, *, actor: str) -> ReviewReport:
-    """Approve every pending live record of a source (`huiju review approve --source`)."""
+    """Approve every pending live record of a source (`huiju review approve --source`, the queue's bulk
+    button): trusted-source onboarding, a policy decision that approves outright whatever the review
+    stages, recorded as such (stage "policy", no rubric scores, basis in the audit entry)."""
     found = store.get_source(source)
     if found is None:
         raise KeyError(f"no source named {source!r}")
     with store.session() as s:
         ids = list(s.scalars(select(_records.c.id).where(
             _records.c.source_id == found.id, _records.c.review_status == "pending", _records.c.deleted.is_(False))))
-    return set_review_status(store, ids, "approved", actor=actor)
+    return set_review_status(store, ids, "approved", actor=actor, level="policy",
+                             comment=f"source policy: every pending record of {source}",
+                             basis={"basis": "source-policy", "source": source})
 
 
 # -- what OAI-PMH reads ------------------------------------------------------------------------

@@ -23,14 +23,17 @@ from schemas.record import Record
 BACKENDS = ("tantivy", "elasticsearch")
 
 
-def open_backend(settings: Settings, name: str | None = None) -> SearchBackend:
-    """The configured backend (or `name`), ready to index and search."""
+def open_backend(settings: Settings, name: str | None = None, *, lock_timeout: float | None = None) -> SearchBackend:
+    """The configured backend (or `name`), ready to index and search.
+
+    lock_timeout overrides INDEX_LOCK_TIMEOUT: a web request must not wait minutes for a reindex."""
     name = name or settings["SEARCH_BACKEND"]
     if name == "tantivy":
         from index.tantivy_backend import TantivyBackend
 
         settings.index_path.mkdir(parents=True, exist_ok=True)
-        return TantivyBackend(settings.index_path)
+        wait = settings["INDEX_LOCK_TIMEOUT"] if lock_timeout is None else lock_timeout
+        return TantivyBackend(settings.index_path, lock_timeout=wait)
     if name == "elasticsearch":
         if not settings["ES_URL"]:
             raise ValueError("SEARCH_BACKEND=elasticsearch needs HUIJU_ES_URL")
@@ -59,9 +62,10 @@ def reindex(store: Store, backend: SearchBackend) -> int:
     return count
 
 
-def follow_store(settings: Settings, store: Store, changed: set[str], retired: set[str] = frozenset()) -> int:
+def follow_store(settings: Settings, store: Store, changed: set[str], retired: set[str] = frozenset(), *,
+                 lock_timeout: float | None = None) -> int:
     """Index what dedupe or review changed; a full rebuild when the index is empty."""
-    with open_backend(settings) as backend:
+    with open_backend(settings, lock_timeout=lock_timeout) as backend:
         if backend.count() == 0:
             return reindex(store, backend)
         return update_index(store, backend, set(changed), set(retired))

@@ -33,8 +33,12 @@ SETTINGS: tuple[Setting, ...] = (
         "SQLAlchemy URL of the store. Empty: SQLite file <INSTANCE_PATH>/huiju.db (WAL). "
         "PostgreSQL: postgresql+psycopg://user@host/db.",
     ),
+    Setting("DATABASE_BUSY_TIMEOUT", 30.0, "Seconds a SQLite writer waits for another process's write lock "
+            "before failing with 'the database is locked'.", float),
     Setting("SEARCH_BACKEND", "tantivy", "Search engine: tantivy (embedded) or elasticsearch."),
     Setting("INDEX_PATH", "", "Tantivy index folder. Empty: <INSTANCE_PATH>/index."),
+    Setting("INDEX_LOCK_TIMEOUT", 120.0, "Seconds a command that writes the Tantivy index (dedupe, reindex, review) "
+            "waits for another process's writer before failing.", float),
     Setting("ES_URL", "", "Elasticsearch/OpenSearch URL when SEARCH_BACKEND=elasticsearch."),
     Setting(
         "SECRET_KEY",
@@ -44,7 +48,16 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("IMPORT_BATCH_SIZE", 1000, "Records per store transaction during import and harvest.", int),
     Setting("LOG_LEVEL", "INFO", "Python logging level for the CLI and server."),
+    # The HTTP server of `huiju serve` (repository/server.py; see docs/settings.md).
+    Setting("SERVER", "waitress", "WSGI server of `huiju serve`: waitress (one process, threads, any OS), gunicorn "
+            "(SERVER_WORKERS processes, POSIX) or auto (gunicorn where installed).", str),
+    Setting("SERVER_WORKERS", 0, "gunicorn processes; 0: one per CPU core. waitress always runs one.", int),
+    Setting("SERVER_THREADS", 8, "Threads per server process.", int),
     # Teacher site and JSON API (repository/views/pages.py, api.py).
+    Setting("SITE_SECURE_COOKIES", False, "Send the session cookie only over https (Secure flag); turn on behind TLS.",
+            bool),
+    Setting("SITE_PROXY_HOPS", 0, "Reverse proxies in front of the site whose X-Forwarded-For/-Proto/-Host are "
+            "trusted (werkzeug ProxyFix); 0: none.", int),
     Setting("SITE_SHOW_UNPUBLISHED", False, "Teacher pages and /api also show works no curator has approved yet "
             "(demos, tests); off: approved works only.", bool),
     # OAI-PMH provider (repository/views/oai.py, repository/oai/; see docs/oai-pmh.md).
@@ -78,6 +91,20 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SCHEDULE_MISFIRE_GRACE", 3600, "Seconds a missed scheduled harvest may start late; older ones are "
             "skipped (several missed runs become one).", int),
     Setting("SCHEDULE_WORKERS", 4, "Harvests the scheduler runs at the same time (one at a time per source).", int),
+    # Automatic quality checks (repository/checks/, `huiju checks run`; see docs/curators.md).
+    Setting("CHECKS_ON_HARVEST", True, "Run the offline checks on a source's new and changed records after each "
+            "harvest.", bool),
+    Setting("CHECKS_LINKS_ON_HARVEST", False, "Also check those records' links after each harvest (network).", bool),
+    Setting("CHECKS_LINK_TIMEOUT", 5.0, "Seconds the link checker waits to connect or for each read.", float),
+    Setting("CHECKS_LINK_CONCURRENCY", 8, "Links checked at the same time.", int),
+    Setting("CHECKS_LINK_MAX_REDIRECTS", 5, "Redirects the link checker follows (each hop checked) before failing.",
+            int),
+    Setting("CHECKS_SENSITIVE_TERMS", "", "UTF-8 file of sensitive terms, one per line. Empty: the shipped list "
+            "(repository/checks/sensitive_terms.txt)."),
+    # Curator review (repository/review_levels.py, repository/api_tokens.py; see docs/curators.md).
+    Setting("REVIEW_STAGES", ("district",), "Ordered review stages a record passes before it is approved, "
+            "comma-separated (e.g. school,district); one stage: any curator's approval publishes.", tuple),
+    Setting("API_TOKEN_LIFETIME", 7 * 86400, "Seconds a review API token (`huiju user token`) stays valid.", int),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -90,6 +117,9 @@ def _convert(setting: Setting, value: Any) -> Any:
         return float(value)
     if setting.type is bool:
         return str(value).lower() in ("1", "true", "yes", "on")
+    if setting.type is tuple:  # a TOML list, or a comma-separated string (environment)
+        items = value.split(",") if isinstance(value, str) else [str(v) for v in value]
+        return tuple(item.strip() for item in items if item.strip())
     return str(value)
 
 

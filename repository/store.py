@@ -19,6 +19,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from repository.db import make_engine, utcnow
@@ -26,7 +27,7 @@ from repository.models import AuditLog, HarvestRun, Quarantine, Setting, Source
 from repository.store_queries import QueryMethods
 from repository.store_records import RecordMethods, RunRef, SourceRef, StoredRecord, UpsertCounts, _run_id
 
-__all__ = ["Store", "StoredRecord", "UpsertCounts"]
+__all__ = ["Store", "StoredRecord", "UpsertCounts", "database_problem"]
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 _MIGRATION_LOCK = 0x6875_696A_7500  # pg advisory lock key: serialises concurrent `huiju init`
@@ -36,12 +37,38 @@ _SOURCE_FIELDS = (
 )
 
 
+_HINTS = (
+    ("database or disk is full", "the database is full (no disk space or a size limit): free space and run "
+     "it again; everything stored before is intact"),
+    ("database is locked", "the database is locked by another process's write (waited "
+     "HUIJU_DATABASE_BUSY_TIMEOUT seconds): run it again when that process is done"),
+    ("Connection refused", "the database server is not answering: start it and run it again"),
+    ("terminating connection", "the database server ended the connection (restarted or shut down)"),
+    ("server closed the connection", "the database server ended the connection (restarted or shut down)"),
+)
+
+
+def database_problem(exc: BaseException) -> str | None:
+    """A one-line reason for a database failure of the environment (disk full, locked, server gone),
+    or None when ``exc`` is not one. SQLAlchemy's own text carries the whole statement and its
+    parameters (megabytes for a bulk upsert): useless to an operator, and too big for a run row."""
+    if not isinstance(exc, OperationalError | InterfaceError):
+        return None
+    lines = str(exc.orig if exc.orig is not None else exc).strip().splitlines()
+    detail = lines[0] if lines else type(exc).__name__
+    for needle, hint in _HINTS:
+        if needle in detail:
+            return f"{hint} ({detail})"
+    return f"database error: {detail}"
+
+
 class Store(RecordMethods, QueryMethods):
     """Typed access to the database; safe to share between threads (one engine, short sessions)."""
 
-    def __init__(self, url: str, *, schema: str | None = None, echo: bool = False) -> None:
+    def __init__(self, url: str, *, schema: str | None = None, echo: bool = False,
+                 busy_timeout: float | None = None) -> None:
         self.url = url
-        self.engine = make_engine(url, schema=schema, echo=echo)
+        self.engine = make_engine(url, schema=schema, echo=echo, busy_timeout=busy_timeout)
         self.dialect = self.engine.dialect.name
         # Writers take SQLite's write lock up front (BEGIN IMMEDIATE) so that a
         # read-then-write transaction queues on busy_timeout instead of failing.

@@ -17,6 +17,10 @@ _space = re.compile(r"\s+")
 _CONTROL = dict.fromkeys(
     c for c in range(0x20) if c not in (0x09, 0x0A, 0x0D)
 )  # XML-illegal C0 controls
+_BIDI_CONTROLS = dict.fromkeys([*range(0x202A, 0x202F), *range(0x2066, 0x206A)])
+"""Embeddings, overrides and isolates: a harvested U+202E can make "exe.文课" display as
+"课文.exe" (spoofing), and one left open reorders the rest of the page. Stored text does not need them:
+the Unicode bidi algorithm lays out Arabic or Hebrew without them. Plain marks (U+200E/U+200F) stay."""
 
 
 def to_simplified(text: str) -> str:
@@ -29,11 +33,16 @@ def strip_controls(text: str) -> str:
     return text.translate(_CONTROL)
 
 
+def strip_bidi_controls(text: str) -> str:
+    """Drop bidi embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069)."""
+    return text.translate(_BIDI_CONTROLS)
+
+
 def clean(text: str | None) -> str:
-    """Tidy a harvested string for storage: NFC, no controls, single spaces."""
+    """Tidy a harvested string for storage: NFC, no controls or bidi overrides, single spaces."""
     if not text:
         return ""
-    text = unicodedata.normalize("NFC", strip_controls(text))
+    text = unicodedata.normalize("NFC", strip_bidi_controls(strip_controls(text)))
     return _space.sub(" ", text).strip()
 
 

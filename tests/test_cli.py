@@ -15,10 +15,10 @@ ROOT = Path(__file__).resolve().parent.parent
 HUIJU = [sys.executable, "-m", "repository"]
 
 
-def huiju(instance: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+def huiju(instance: Path, *args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "HUIJU_INSTANCE_PATH": str(instance), "HUIJU_LOG_LEVEL": "WARNING"}
     env.pop("HUIJU_DATABASE_URL", None)
-    result = subprocess.run([*HUIJU, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    result = subprocess.run([*HUIJU, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
     if check and result.returncode != 0:
         raise AssertionError(f"huiju {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
     return result

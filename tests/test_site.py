@@ -49,7 +49,7 @@ def test_home_lists_and_searches(client: FlaskClient) -> None:
     page = client.get("/search?q=圆的面积").get_data(as_text=True)
     assert "共 1 个资源" in page and "<mark>圆的面积</mark>" in page
     assert "共 0 个资源" in client.get("/search?q=量子").get_data(as_text=True)
-    assert "no words" in client.get("/search?q=%25").get_data(as_text=True)  # explained, not a 500
+    assert "没有可以查找的文字" in client.get("/search?q=%25").get_data(as_text=True)  # explained, not a 500
 
 
 def test_harvested_text_is_escaped(client: FlaskClient) -> None:

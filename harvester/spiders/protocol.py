@@ -26,6 +26,7 @@ class CrawlOptions(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """A crawl source's ``options`` (docs/harvesting.md, "Crawling"); unknown keys are refused."""
 
     label: str = ""  # the platform name shown to teachers (every kind accepts it)
+    local_links: bool | list[str] = False  # for the link checker (repository/checks/links.py; every kind has it)
     spider: Literal["lrmi", "fields"] = "lrmi"
     start_urls: list[str] = []
     sitemaps_from_robots: bool = False

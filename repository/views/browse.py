@@ -44,10 +44,11 @@ _lock = threading.Lock()
 class BadParameter(ValueError):
     """A query-string value the user must fix; `parameter` names it (for 400 answers)."""
 
-    def __init__(self, parameter: str, message: str) -> None:
+    def __init__(self, parameter: str, message: str, *, key: str = "", values: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.parameter = parameter
         self.message = message
+        self.key, self.values = key, values or {}  # the catalogue's text for it, when there is one
 
 
 def show_unpublished() -> bool:
@@ -154,7 +155,8 @@ def parse_search(args: MultiDict[str, str], *, strict: bool) -> SearchState:
             raise BadParameter(unknown[0], f"unknown parameter {unknown[0]!r}; filters are {', '.join(allowed)}")
     q = args.get("q", "").strip()
     if len(q) > MAX_QUERY_LENGTH:
-        raise BadParameter("q", f"q is at most {MAX_QUERY_LENGTH} characters")
+        raise BadParameter("q", f"q is at most {MAX_QUERY_LENGTH} characters", key="query.too_long",
+                           values={"max": MAX_QUERY_LENGTH})
     sort = args.get("sort", "").strip() or "relevance"
     if sort not in SORTS:
         raise BadParameter("sort", f"sort must be one of {', '.join(SORTS)}, not {sort[:40]!r}")

@@ -23,6 +23,7 @@ from repository.views import browse, work_page
 from repository.views.browse import TEACHER_FACETS, BadParameter, SearchState
 from repository.views.labels import duration_text, label, source_info
 from schemas.record import Record
+from schemas.text import strip_bidi_controls
 
 bp = Blueprint("pages", __name__)
 
@@ -32,9 +33,18 @@ def _setup(state: BlueprintSetupState) -> None:
     app = state.app
     i18n.init_app(app)
     app.jinja_env.trim_blocks = app.jinja_env.lstrip_blocks = True  # smaller pages for slow school networks
+    app.jinja_env.finalize = without_bidi_controls
     app.jinja_env.globals.update(facet_label=label, duration_text=duration_text, safe_url=browse.safe_url,
                                  source_info=source_info, current_url=current_url,
                                  duration_seconds=work_page.duration_of_text)
+
+
+def without_bidi_controls(value: Any) -> Any:
+    """Every value a template prints, minus bidi overrides: records stored before the normaliser
+    stripped them, and labels typed by operators, must not reorder or spoof the page either."""
+    if isinstance(value, Markup):
+        return Markup(strip_bidi_controls(str(value)))
+    return strip_bidi_controls(value) if isinstance(value, str) else value
 
 
 def current_url(**changes: str | None) -> str:
@@ -46,11 +56,11 @@ def current_url(**changes: str | None) -> str:
 
 def _bad_request(exc: BadParameter | QuerySyntaxError, state: SearchState | None = None) -> tuple[str, int]:
     """A friendly page, status 400: what is wrong and a search box to fix it."""
-    if isinstance(exc, BadParameter):
+    if isinstance(exc, BadParameter) and not exc.key:
         name = i18n.gettext(f"facet.{exc.parameter}") if i18n.has_text(f"facet.{exc.parameter}") else exc.parameter
         message = i18n.gettext("search.bad_parameter", name=name, detail=exc.message)
     else:
-        message = exc.message
+        message = i18n.user_message(exc)
     return render_template("search.html", state=state or SearchState(q=request.args.get("q", "")[:200]),
                            error=message, result=None, items=[], facets=[], suggestions=[], pages=0,
                            sorts=SORTS), 400

@@ -24,7 +24,7 @@ from schemas.crosswalks.marc_map import from_record, to_record
 from schemas.crosswalks.oai_envelope import errors, is_oai_response, items
 from schemas.errors import CrosswalkError
 from schemas.record import Identifier, Record
-from schemas.xmlsafe import local_name, parse_xml
+from schemas.xmlsafe import REFUSED_ENTITIES, local_name, parse_xml
 
 MARC_NS = "http://www.loc.gov/MARC21/slim"
 _DECLARATION = re.compile(rb"\s*<\?xml[^>]*\?>")
@@ -127,7 +127,10 @@ def read(data: bytes, *, source: str) -> Iterator[ReadResult]:
     try:
         root = parse_xml(data)
     except CrosswalkError as exc:
-        yield from _salvage(data, source, exc.reason)
+        if exc.reason == REFUSED_ENTITIES:  # hostile, not broken: salvaging records would hide why
+            yield Rejected(reason=exc.reason, locator="document", raw=data, stage="parse")
+        else:
+            yield from _salvage(data, source, exc.reason)
         return
     yield from read_element(root, source=source)
 

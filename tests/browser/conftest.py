@@ -50,14 +50,20 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory, chromium: Path) -> Iterator[str]:
+def demo_instance(tmp_path_factory: pytest.TempPathFactory, chromium: Path) -> Path:
+    """The instance folder `server` serves (the curator test reads its login and store)."""
+    return tmp_path_factory.mktemp("browser-instance")
+
+
+@pytest.fixture(scope="session")
+def server(demo_instance: Path) -> Iterator[str]:
     """Base URL of `huiju serve` over a fresh demo instance whose national records a curator approved.
 
     Teachers see approved works only (the default); if this checkout has no `huiju review`
     command, the server shows every work instead (SITE_SHOW_UNPUBLISHED).
     """
-    instance = tmp_path_factory.mktemp("browser-instance")
-    huiju(instance, "demo", "--no-serve")
+    instance = demo_instance
+    huiju(instance, "demo", "--no-serve", timeout=900)  # ~5,000 records: minutes on a busy 2-core machine
     hostile = instance / "hostile.jsonl"
     hostile.write_text(json.dumps(HOSTILE, ensure_ascii=False) + "\n", "utf-8")
     huiju(instance, "import", str(hostile), "--format", "jsonl", "--source", "evil", "--level", "school")
@@ -110,8 +116,10 @@ def screenshot(page: object, name: str, *, docs: bool = True) -> Path:
     """Save to test-artifacts/ (gitignored); HUIJU_UPDATE_SCREENSHOTS=1 also refreshes docs/img/ for the README."""
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / name
-    page.screenshot(path=str(path), full_page=True)  # type: ignore[attr-defined]
-    if docs and os.environ.get("HUIJU_UPDATE_SCREENSHOTS") == "1":  # the README shows the first screen only
+    if docs and os.environ.get("HUIJU_UPDATE_SCREENSHOTS") == "1":  # the README shows the screen as scrolled now
         DOCS_IMG.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(DOCS_IMG / name))  # type: ignore[attr-defined]
+    scrolled = page.evaluate("[window.scrollX, window.scrollY]")  # type: ignore[attr-defined]
+    page.screenshot(path=str(path), full_page=True)  # type: ignore[attr-defined]
+    page.evaluate("xy => window.scrollTo(xy[0], xy[1])", scrolled)  # type: ignore[attr-defined]  # as it was
     return path

@@ -345,7 +345,7 @@ def test_durations(text: str, iso: str | None) -> None:
 XML_TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\ufffe\uffff"))
 
 
-@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(title=st.text(), description=st.text(), keyword=st.text(), name=st.text())
 def test_write_never_crashes_on_any_unicode(title: str, description: str, keyword: str, name: str) -> None:
     record = chinese_record(title=title, description=description, keywords=[keyword], alt_titles=[name],
@@ -354,7 +354,7 @@ def test_write_never_crashes_on_any_unicode(title: str, description: str, keywor
     etree.fromstring(etree.tostring(element))
 
 
-@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(title=XML_TEXT, description=XML_TEXT)
 def test_title_and_description_survive_a_round_trip(title: str, description: str) -> None:
     assume(clean(title))

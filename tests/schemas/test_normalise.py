@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from schemas.normalise import (
@@ -158,6 +158,7 @@ def test_classify_terms() -> None:
     assert rest == ["勾股定理"]
 
 
+@settings(deadline=None)  # timing varies on the shared CI machines
 @given(st.dictionaries(st.sampled_from(["stage", "grade", "subject", "edition", "volume", "class_hour", "school_system"]),
                        st.text(max_size=30)))
 def test_build_curriculum_never_crashes(raw: dict[str, str]) -> None:

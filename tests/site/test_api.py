@@ -62,7 +62,8 @@ def test_bad_parameters_are_400_json(client: FlaskClient, query: str, parameter:
 
 def test_query_syntax_is_400_json(client_all: FlaskClient) -> None:
     error = _error(client_all, '/api/search?q="勾股')
-    assert error["type"] == "query_syntax" and "quote" in error["message"]
+    assert error["type"] == "query_syntax" and "引号" in error["message"]
+    assert "quote" in _error(client_all, '/api/search?q="勾股&lang=en')["message"]
     assert _error(client_all, "/api/search?q=title:勾股")["parameter"] == "q"
 
 

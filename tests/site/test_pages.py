@@ -88,7 +88,7 @@ def test_empty_result_suggests_what_to_drop(client_all: FlaskClient) -> None:
 
 def test_query_syntax_error_is_shown_not_a_500(client_all: FlaskClient) -> None:
     html = page(client_all, '/search?q="勾股', 400)
-    assert "Unbalanced quotes" in html and 'role="alert"' in html and "&#34;勾股" in html
+    assert "引号没有配对" in html and 'role="alert"' in html and "&#34;勾股" in html
     for bad in ("grade=x", "sort=best", "page=0", "page=999", "page_size=500"):
         html = page(client_all, f"/search?{bad}", 400)
         assert 'role="alert"' in html

@@ -13,9 +13,12 @@ from sqlalchemy import func, select
 from werkzeug.security import generate_password_hash
 
 from repository.models import AuditLog, RecordRow, ReviewAction, Source, User, Work
+from repository.review_rubric import dimensions
 from tests.site.conftest import EVIL, Site, _app, _instance
 
 PASSWORD = "review pass 123"
+ALL_PASS = {f"score-{code}": "pass" for code in dimensions()}
+"""The rubric ticked pass on every dimension: what an approval needs (tests/site/test_review_rubric.py)."""
 
 
 @pytest.fixture(scope="module")
@@ -145,7 +148,7 @@ def test_decisions_are_audited_and_csrf_protected(curator: FlaskClient, rsite: S
     assert response.status_code == 302
     html = curator.get(url).get_data(as_text=True)
     assert "退回修改" in html and "请补充章节" in html and "record.returned" in html and "cura" in html
-    curator.post(url, data={"decision": "reject", "csrf_token": csrf})
+    curator.post(url, data={"decision": "reject", "comment": "版权不明", "csrf_token": csrf})
     with rsite.store.session() as s:
         assert s.scalar(select(RecordRow.review_status).where(RecordRow.id == record)) == "rejected"
         actions = list(s.scalars(select(AuditLog.action).where(AuditLog.target_id == record)))
@@ -159,7 +162,8 @@ def test_approval_publishes_and_reaches_teacher_search(rapp: Flask, admin: Flask
     hits = teacher.get("/api/search", query_string={"q": title, "page_size": 100}).get_json()["hits"]
     assert work not in [h["id"] for h in hits]
     url = f"/review/{record}"
-    response = admin.post(url, data={"decision": "approve", "comment": "ok", "csrf_token": token(admin, url)})
+    response = admin.post(url, data={"decision": "approve", "comment": "ok", "csrf_token": token(admin, url),
+                                     **ALL_PASS})
     assert response.status_code == 302
     assert teacher.get(f"/api/works/{work}").status_code == 200
     hits = teacher.get("/api/search", query_string={"q": title, "page_size": 100}).get_json()["hits"]
@@ -179,7 +183,7 @@ def test_busy_index_keeps_the_decision(curator: FlaskClient, rsite: Site, monkey
     monkeypatch.setattr(review, "follow_store", busy)
     record, _work, _title = pending_single(rsite)
     url = f"/review/{record}"
-    response = curator.post(url, data={"decision": "approve", "csrf_token": token(curator, url)})
+    response = curator.post(url, data={"decision": "approve", "csrf_token": token(curator, url), **ALL_PASS})
     assert response.status_code == 302
     assert "huiju reindex" in curator.get(url).get_data(as_text=True)
     with rsite.store.session() as s:
