@@ -11,13 +11,19 @@ is 1,000,000 (`benchmarks/ingest.py 1000000`, hours on 2 cores: run it on purpos
    + store), dedupe + publication refresh, reindex. Nothing is called in
    process: the figures are those of the command an operator runs.
 2. The time split by stage is parsed from the lines the demo prints: each
-   source's "(… s)" (harvest), the "works: … (… s)" line (dedupe + refresh);
+   source's "(… s)" (its own harvest time; the demo crawls beside the feeds, so
+   the harvest stage is the wall time from "harvesting …" to the last source's
+   line), the "works: … (… s)" line (dedupe + refresh);
    "index" is the wall time between the arrival of the works line and of the
-   "search index: … works indexed" line (reindex plus the review-queue counts).
+   "search index: … works indexed" line (reindex plus the review-queue counts),
+   less the demo's "checks: … in … s" line (quality checks of every record, links
+   included, shown as their own stage). The quality checks each harvest runs on
+   what it stored are inside the source's time, and shown beside it.
    "setup" is the rest (interpreter start, migrations, starting the platforms).
 3. Peak RSS of the process tree (the demo, its platforms child and anything
    they start), sampled every 0.2 s from /proc (psutil is not a dependency);
-   the sum over the tree at one instant, and each process's own peak.
+   the sum over the tree at one instant, each process's own peak, and the peak
+   during each stage (named from the demo's progress and summary lines).
 4. Raw cost: the platforms are started again on the same instance and the
    payloads of the three bulk feeds are fetched once (national JSON parts,
    municipal OAI-PMH ListRecords lom pages, the library's MARCXML export);
@@ -54,6 +60,10 @@ SOURCE_LINE = re.compile(
     r"(?P<deleted>\d+) deleted, (?P<unchanged>\d+) unchanged, (?P<quarantined>\d+) quarantined \((?P<s>[\d.]+) s\)")
 WORKS_LINE = re.compile(r"^works: (?P<summary>.*) \((?P<s>[\d.]+) s\)$")
 INDEX_LINE = re.compile(r"^search index: (?P<n>\d+) works indexed")
+DEMO_CHECKS_LINE = re.compile(r"^checks: \d+ of \d+ records checked in (?P<s>[\d.]+) s")  # after dedupe, with links
+# the quality checks a harvest runs on what it stored (repository/checks) log one line per source
+PROGRESS_LINE = re.compile(r"^    (?P<name>\S+): [\d,]+ records so far")
+CHECKS_LINE = re.compile(r"repository\.checks\.runner: (?P<name>\S+): checks: .* in (?P<s>[\d.]+) s")
 RESULTS = Path(__file__).resolve().parent / "results.jsonl"
 
 
@@ -91,6 +101,8 @@ class TreeRSS(threading.Thread):
         self.root, self.every = root, every
         self.peak_sum = 0
         self.peak_each: dict[str, int] = {}
+        self.stage = "setup"  # what the demo is doing (set by the line reader): peaks are kept per stage too
+        self.peak_stage: dict[str, int] = {}
         self._halt = threading.Event()
 
     def run(self) -> None:
@@ -108,6 +120,7 @@ class TreeRSS(threading.Thread):
                 self.peak_each[key] = max(self.peak_each.get(key, 0), rss)
                 todo += tree.get(pid, [])
             self.peak_sum = max(self.peak_sum, total)
+            self.peak_stage[self.stage] = max(self.peak_stage.get(self.stage, 0), total)
             self._halt.wait(self.every)
 
     def stop(self) -> None:
@@ -129,7 +142,9 @@ def run_demo(size: int, instance: Path, timeout: float) -> dict:
     killer = threading.Timer(timeout, proc.kill)
     killer.start()
     sources: dict[str, dict] = {}
-    works_s = 0.0
+    checks: dict[str, float] = {}
+    works_s = demo_checks_s = 0.0
+    harvest_at = harvested_at = 0.0  # the demo runs its crawls beside the feeds: the stage is timed as wall
     works_at = index_at = None
     works_summary, indexed = "", 0
     assert proc.stdout is not None
@@ -137,22 +152,39 @@ def run_demo(size: int, instance: Path, timeout: float) -> dict:
         now = time.monotonic() - started
         line = line.rstrip("\n")
         print(f"  [{now:7.1f} s] {line}", flush=True)
-        if m := SOURCE_LINE.match(line):
+        if line.startswith("harvesting "):
+            harvest_at = now
+        if m := PROGRESS_LINE.match(line):
+            rss.stage = f"harvest {m['name']}"
+        if m := CHECKS_LINE.search(line):
+            checks[m["name"]] = float(m["s"])
+        elif m := SOURCE_LINE.match(line):
             sources[m["name"]] = {"status": m["status"], "records": int(m["added"]) + int(m["updated"])
-                                  + int(m["unchanged"]) + int(m["quarantined"]), "s": float(m["s"])}
+                                  + int(m["unchanged"]) + int(m["quarantined"]), "s": float(m["s"]),
+                                  "checks_s": checks.get(m["name"], 0.0)}
+            rss.stage = f"after {m['name']}"  # the next source's start, or dedupe after the last
+            harvested_at = now
         elif m := WORKS_LINE.match(line):
             works_s, works_at, works_summary = float(m["s"]), now, m["summary"]
+            rss.stage = "checks with links"
+        elif m := DEMO_CHECKS_LINE.match(line):
+            demo_checks_s = float(m["s"])
+            rss.stage = "index + review counts"
         elif m := INDEX_LINE.match(line):
             index_at, indexed = now, int(m["n"])
+            rss.stage = "after index"
     code = proc.wait()
     killer.cancel()
     total = time.monotonic() - started
     rss.stop()
     if code != 0:
-        raise SystemExit(f"huiju demo exited with {code} after {total:.1f} s")
+        peaks = ", ".join(f"{k} {v / 2**20:,.0f} MiB" for k, v in rss.peak_stage.items())
+        raise SystemExit(f"huiju demo exited with {code} after {total:.1f} s (peak RSS by stage so far: {peaks})")
     index_s = (index_at - works_at) if works_at is not None and index_at is not None else float("nan")
+    index_s -= demo_checks_s
     return {"sources": sources, "works_s": works_s, "works_summary": works_summary, "index_s": index_s,
-            "indexed": indexed, "total_s": total, "rss_sum": rss.peak_sum, "rss_each": rss.peak_each}
+            "indexed": indexed, "total_s": total, "rss_sum": rss.peak_sum, "rss_each": rss.peak_each,
+            "rss_stage": rss.peak_stage, "demo_checks_s": demo_checks_s, "harvest_wall_s": harvested_at - harvest_at}
 
 
 def fetch_payloads(instance: Path) -> dict[str, list[bytes]]:
@@ -214,21 +246,29 @@ def main() -> None:
         run = run_demo(args.size, instance, args.timeout)
         sources = run["sources"]
         records = sum(s["records"] for s in sources.values())
-        harvest_s = sum(s["s"] for s in sources.values())
-        setup_s = run["total_s"] - harvest_s - run["works_s"] - run["index_s"]
+        harvest_s = run["harvest_wall_s"]  # sources overlap (crawls run beside the feeds): their sum is more
+        setup_s = run["total_s"] - harvest_s - run["works_s"] - run["demo_checks_s"] - run["index_s"]
         print(f"\ningest: {records:,} records harvested from {len(sources)} sources → {run['indexed']:,} works "
               f"indexed in {run['total_s']:.1f} s: {records / run['total_s']:,.0f} records/s overall")
         print("time by stage (parsed from the demo's own lines; index = between its works and index lines):")
         for name, s in sources.items():
             print(f"  harvest {name:17} {s['records']:>8,} records {s['s']:7.1f} s  "
-                  f"{s['records'] / max(s['s'], 1e-9):>8,.0f}/s  [{s['status']}]")
-        stages = {"setup (start, migrate, platforms)": setup_s, "harvest (7 sources)": harvest_s,
-                  "dedupe + refresh": run["works_s"], "index (+ review counts)": run["index_s"]}
+                  f"{s['records'] / max(s['s'], 1e-9):>8,.0f}/s  [{s['status']}]"
+                  + (f"  (of which quality checks {s['checks_s']:.1f} s)" if s["checks_s"] else ""))
+        checks_s = sum(s["checks_s"] for s in sources.values())
+        print(f"  (the sources' own times add up to {sum(s['s'] for s in sources.values()):.1f} s: "
+              "the crawls run beside the feeds)")
+        stages = {"setup (start, migrate, platforms)": setup_s, "harvest (7 sources, wall)": harvest_s,
+                  "dedupe + refresh": run["works_s"], "checks of all records, with links": run["demo_checks_s"],
+                  "index (+ review counts)": run["index_s"]}
         for label, s in stages.items():
             print(f"  {label:34} {s:7.1f} s  {100 * s / run['total_s']:5.1f} %")
+            if label.startswith("harvest") and checks_s:
+                print(f"    {'of which quality checks':32} {checks_s:7.1f} s  {100 * checks_s / run['total_s']:5.1f} %")
         print(f"  works: {run['works_summary']}")
         print(f"peak RSS of the process tree: {run['rss_sum'] / 2**20:,.0f} MiB (sum at one instant); "
               + ", ".join(f"{k} {v / 2**20:,.0f} MiB" for k, v in run["rss_each"].items()))
+        print("  peak by stage: " + ", ".join(f"{k} {v / 2**20:,.0f} MiB" for k, v in run["rss_stage"].items()))
         raw: dict[str, dict] = {}
         if not args.no_raw:
             print("raw cost: fetching the bulk feeds once more and parsing them alone")
@@ -251,9 +291,10 @@ def main() -> None:
                 "benchmark": "ingest", "at": datetime.now(UTC).isoformat(timespec="seconds"), "machine": machine(),
                 "size": args.size, "records": records, "works_indexed": run["indexed"],
                 "total_s": round(run["total_s"], 2), "records_per_s": round(records / run["total_s"], 1),
-                "stages_s": {k: round(v, 2) for k, v in stages.items()},
+                "stages_s": {k: round(v, 2) for k, v in stages.items()}, "checks_s": round(checks_s, 2),
                 "sources": sources, "peak_rss_tree_mib": round(run["rss_sum"] / 2**20),
                 "peak_rss_each_mib": {k: round(v / 2**20) for k, v in run["rss_each"].items()},
+                "peak_rss_stage_mib": {k: round(v / 2**20) for k, v in run["rss_stage"].items()},
                 "raw": raw}, ensure_ascii=False) + "\n")
         print(f"appended to {RESULTS}")
     finally:

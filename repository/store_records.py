@@ -253,6 +253,19 @@ class RecordMethods:
         stored = self.get_stored(record_id)
         return stored.record if stored else None
 
+    def get_records(self, record_ids: Iterable[str]) -> dict[str, Record]:
+        """Many Records by id in one query per few thousand ids (missing ids are left out):
+        building merged views one member query at a time was most of a dedupe's time."""
+        ids = list(dict.fromkeys(record_ids))
+        c = _records.c
+        found: dict[str, Record] = {}
+        with self.session() as s:
+            for chunk in _chunks(ids):
+                query = select(c.id, c.data, c.datestamp, c.harvested, c.deleted).where(c.id.in_(chunk))
+                for row in s.execute(query):
+                    found[row.id] = _decode(row)
+        return found
+
     def get_stored(self, record_id: str) -> StoredRecord | None:
         with self.session() as s:
             row = s.execute(select(_records).where(_records.c.id == record_id)).first()

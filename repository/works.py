@@ -18,15 +18,19 @@ from pathlib import Path
 from typing import cast
 
 import msgspec
-from sqlalchemy import Table, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 
+from index.dedup.canonical import merged_view
 from index.dedup.cluster import Decision
 from index.dedup.engine import DedupEngine
 from index.dedup.persist import open_engine
 from repository.models import RecordRow, Work, WorkDecision
 from repository.store import Store
+from schemas.record import Record
 
 _records = cast(Table, RecordRow.__table__)
+_works = cast(Table, Work.__table__)
+_CHUNK = 500  # works per batch: their member records come in one query
 WATERMARK = "dedupe.watermark"
 
 
@@ -134,48 +138,64 @@ def write_works(store: Store, engine: DedupEngine, refresh: set[str] | None = No
     """Write the engine's partition to the store, touching only what moved.
 
     refresh names works whose members changed content in place (their merged
-    view must be rewritten); None means check every work.
+    view must be rewritten); None means check every work. Works are written a
+    chunk at a time: one query loads the chunk's member records and one its
+    current rows, so memory stays flat and no query runs per record.
     """
     clusters = engine.works()
     target = {rid: work for work, rids in clusters.items() for rid in rids}
     with store.session() as s:
         current = dict(s.execute(select(_records.c.id, _records.c.work_id).where(_records.c.deleted.is_(False))).all())
-        existing = {w.id: w for w in s.scalars(select(Work))}
+        existing_ids = set(s.scalars(select(_works.c.id)))
     moved = {rid for rid, work in target.items() if current.get(rid) != work}
     left = {rid for rid, work in current.items() if work and rid not in target}
     touched = {target[r] for r in moved} | {current[r] for r in moved | left if current.get(r)}
     touched |= set(clusters) if refresh is None else refresh
+    touched &= set(clusters) | existing_ids
     now = datetime.now(UTC)
     changed: set[str] = set()
     retired: set[str] = set()
     with store.session(write=True) as s:
-        for work_id in sorted(touched):
-            if work_id in clusters:
-                data, canonical = _work_data(engine, work_id)
-                row = existing.get(work_id)
+        ordered = sorted(touched)
+        for start in range(0, len(ordered), _CHUNK):
+            chunk = ordered[start:start + _CHUNK]
+            rows = {row.id: row for row in s.execute(
+                select(_works.c.id, _works.c.data, _works.c.status, _works.c.canonical_record_id)
+                .where(_works.c.id.in_(chunk)))}
+            live = [w for w in chunk if w in clusters]
+            records = store.get_records(rid for w in live for rid in clusters[w])
+            added: list[dict] = []
+            for work_id in live:
+                data, canonical = _work_data(engine, work_id, records)
+                row = rows.get(work_id)
                 if row is None:
-                    s.add(Work(id=work_id, canonical_record_id=canonical, data=data, status="active", datestamp=now))
+                    added.append({"id": work_id, "canonical_record_id": canonical, "data": data, "status": "active",
+                                  "datestamp": now, "published": False, "ever_published": False})
                     changed.add(work_id)
                 elif row.data != data or row.status != "active":
                     s.execute(update(Work).where(Work.id == work_id).values(
                         canonical_record_id=canonical, data=data, status="active", successor_id=None, datestamp=now))
                     changed.add(work_id)
-            elif work_id in existing and existing[work_id].status == "active":
-                old = existing[work_id]
-                successor = target.get(old.canonical_record_id or "")
+            if added:
+                s.execute(insert(_works), added)
+            for work_id in chunk:
+                row = rows.get(work_id)
+                if work_id in clusters or row is None or row.status != "active":
+                    continue
+                successor = target.get(row.canonical_record_id or "")
                 s.execute(update(Work).where(Work.id == work_id).values(
                     status="merged" if successor else "deleted", successor_id=successor, datestamp=now))
                 retired.add(work_id)
         # records leave works they no longer belong to; FK-safe order: works exist first
-        for rid in moved:
-            s.execute(update(RecordRow).where(RecordRow.id == rid).values(work_id=target[rid]))
-        for rid in left:
-            s.execute(update(RecordRow).where(RecordRow.id == rid).values(work_id=None))
+        assign = [{"rid": rid, "wid": target[rid]} for rid in moved] + [{"rid": rid, "wid": None} for rid in left]
+        statement = update(_records).where(_records.c.id == bindparam("rid")).values(work_id=bindparam("wid"))
+        for start in range(0, len(assign), _CHUNK * 10):
+            s.execute(statement, assign[start:start + _CHUNK * 10])
     return DedupeReport(0, len(clusters), len(target), changed, retired)
 
 
-def _work_data(engine: DedupEngine, work_id: str) -> tuple[bytes, str]:
-    view = engine.merged(work_id)
+def _work_data(engine: DedupEngine, work_id: str, records: dict[str, Record]) -> tuple[bytes, str]:
+    """The work's merged view, its members read from ``records`` (loaded for the whole chunk)."""
+    view = merged_view(engine, work_id, records.get)
     data = WorkData(record=msgspec.to_builtins(view.record), provenance=view.provenance, members=view.members)
     return msgspec.json.encode(data, order="deterministic"), view.canonical
-

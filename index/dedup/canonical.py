@@ -10,6 +10,7 @@ field which member supplied it, so the UI can say "grade from 杭州教育资源
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -99,12 +100,15 @@ def _best_description(ordered: list[Record]) -> tuple[str | None, str | None]:
     return best.description, best.id
 
 
-def merged_view(engine: DedupEngine, work: str) -> MergedView:
+def merged_view(
+    engine: DedupEngine, work: str, load: Callable[[str], Record | None] | None = None
+) -> MergedView:
+    """load: where to read members from first (a batch the caller loaded at once), else the engine's loader."""
     ids = engine.members(work)
     canonical = engine.canonical(work)
     feats = sorted((engine.features[r] for r in ids), key=rank_key)
     order = [canonical] + [f.rid for f in feats if f.rid != canonical]
-    records = [r for r in (engine.record(rid) for rid in order) if r is not None]
+    records = [r for r in ((load and load(rid)) or engine.record(rid) for rid in order) if r is not None]
     if not records:
         raise KeyError(f"no records loadable for {work}")
     provenance: dict[str, str | list[str]] = {}

@@ -366,11 +366,18 @@ class DedupEngine:
         for d in sorted(decisions, key=lambda d: d.seq):
             self.decisions.append(d)
             self._apply(d, recluster=False)
-        latest = {record.id: record for record in records}  # a record listed twice: the last wins
-        for record in latest.values():
-            if not record.deleted:
+        # a record listed twice: the last wins. Only Features are held, never all the Records at once
+        latest: dict[str, Features | None] = {}
+        for record in records:
+            if record.deleted:
+                latest[record.id] = None
+                self.records.pop(record.id, None)
+            else:
+                latest[record.id] = features(record)
                 self._keep(record)
-                self._index(features(record))
+        for f in latest.values():
+            if f is not None:
+                self._index(f)
         self.ambiguous = {rid for rid in self.features if self._is_ambiguous(rid)}
         self._recluster(set(self.features))
 

@@ -6,6 +6,11 @@ near Jaccard 0.75, since identical title keys are found by the key index
 and LSH only has to add near-identical texts) is enough. The index state is the sketch of each record;
 `to_bytes` stores those and `from_bytes` re-inserts them, so no pickled
 datasketch object ever has to survive a datasketch upgrade.
+
+The band tables are plain dicts keyed by each band's bytes: the same buckets
+as datasketch's MinHashLSH (two sketches share a bucket exactly when a band
+is equal), without its per-band byte swapping and hashing, which were a sixth
+of a streaming add.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from collections.abc import Iterable
 
 import msgspec
 import numpy as np
-from datasketch import MinHash, MinHashLSH
+from datasketch import MinHash
 
 from index.dedup.signals import Features
 
@@ -62,7 +67,9 @@ class ShingleLSH:
         self.num_perm, self.bands, self.rows, self.seed = num_perm, bands, rows, seed
         self._work = MinHash(num_perm=num_perm, seed=seed, scheme=SCHEME, hashfunc=bigram_hash)
         self._permutations = self._work.permutations
-        self._lsh = MinHashLSH(num_perm=num_perm, params=(bands, rows))
+        # a bucket is the one key it holds (most do) or a set of them: a set per band per record was
+        # the LSH's main cost in memory (~1.2 KB a record)
+        self._tables: list[dict[bytes, str | set[str]]] = [{} for _ in range(bands)]
         self._sketches: dict[str, np.ndarray] = {}
         self._recent: dict[str, np.ndarray] = {}  # shingle text -> sketch, bounded
 
@@ -106,22 +113,46 @@ class ShingleLSH:
         a, b = self._permutations
         return (hashed * a + b).min(axis=0)
 
-    def _minhash(self, hashvalues: np.ndarray) -> MinHash:
-        self._work.hashvalues = hashvalues
-        return self._work
+    def _bands(self, sketch: np.ndarray) -> list[bytes]:
+        raw = sketch.astype(np.uint32, copy=False).tobytes()
+        step = self.rows * 4
+        return [raw[i * step : (i + 1) * step] for i in range(self.bands)]
 
     def insert(self, key: str, sketch: np.ndarray) -> None:
         if key in self._sketches:
             self.remove(key)
-        self._lsh.insert(key, self._minhash(sketch), check_duplication=False)
+        for table, band in zip(self._tables, self._bands(sketch), strict=True):
+            bucket = table.get(band)
+            if bucket is None:
+                table[band] = key
+            elif isinstance(bucket, str):
+                table[band] = {bucket, key}
+            else:
+                bucket.add(key)
         self._sketches[key] = sketch
 
     def remove(self, key: str) -> None:
-        if self._sketches.pop(key, None) is not None:
-            self._lsh.remove(key)
+        sketch = self._sketches.pop(key, None)
+        if sketch is None:
+            return
+        for table, band in zip(self._tables, self._bands(sketch), strict=True):
+            bucket = table.get(band)
+            if bucket == key:
+                del table[band]
+            elif isinstance(bucket, set):
+                bucket.discard(key)
+                if len(bucket) == 1:
+                    table[band] = bucket.pop()
 
     def query(self, sketch: np.ndarray) -> list[str]:
-        return self._lsh.query(self._minhash(sketch))
+        found: set[str] = set()
+        for table, band in zip(self._tables, self._bands(sketch), strict=True):
+            bucket = table.get(band)
+            if isinstance(bucket, str):
+                found.add(bucket)
+            elif bucket:
+                found |= bucket
+        return list(found)
 
     def estimate(self, sketch: np.ndarray, key: str) -> float:
         return float(np.count_nonzero(sketch == self._sketches[key])) / self.num_perm

@@ -260,7 +260,7 @@ def fields_veto(af: tuple[str | None, ...], bf: tuple[str | None, ...]) -> tuple
     return None
 
 
-@lru_cache(maxsize=32768)
+@lru_cache(maxsize=4096)  # 32,768 held ~250 MB of bigram sets whatever the size; the hot keys are recent ones
 def grams(text: str) -> frozenset[str]:
     """Character bigrams (the whole string when shorter than two)."""
     if len(text) < 2:
