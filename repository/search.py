@@ -55,20 +55,44 @@ def documents(works: Iterable[tuple[Work, Record, list[Record]]]) -> Iterator[di
         )
 
 
+PENDING = "search.pending"
+"""Settings-table key: works a busy or failed index update still owes (see follow_store)."""
+
+
 def reindex(store: Store, backend: SearchBackend) -> int:
-    """Rebuild the whole index from the store's active works."""
+    """Rebuild the whole index from the store's active works (which settles any pending updates)."""
+    owed = store.get_setting(PENDING)
     count = backend.rebuild(documents(store.iter_works()))
     backend.refresh()
+    if owed and store.get_setting(PENDING) == owed:  # not if another process added to it meanwhile
+        store.set_setting(PENDING, None)
     return count
 
 
 def follow_store(settings: Settings, store: Store, changed: set[str], retired: set[str] = frozenset(), *,
                  lock_timeout: float | None = None) -> int:
-    """Index what dedupe or review changed; a full rebuild when the index is empty."""
-    with open_backend(settings, lock_timeout=lock_timeout) as backend:
-        if backend.count() == 0:
-            return reindex(store, backend)
-        return update_index(store, backend, set(changed), set(retired))
+    """Index what dedupe or review changed; a full rebuild when the index is empty.
+
+    When the index cannot be written (another process holds it past lock_timeout, the
+    Elasticsearch cluster is down), the store has already changed: the owed work ids are
+    kept in the settings table and the next follow_store (any dedupe, review or harvest)
+    or `huiju reindex` indexes them, so a busy index delays an update but never loses it.
+    """
+    owed = store.get_setting(PENDING) or {}
+    changed, retired = set(changed), set(retired)
+    changed |= set(owed.get("changed", ())) - retired  # this call is newer than what was owed
+    retired |= set(owed.get("retired", ())) - changed
+    try:
+        with open_backend(settings, lock_timeout=lock_timeout) as backend:
+            if backend.count() == 0:
+                return reindex(store, backend)
+            count = update_index(store, backend, changed, retired)
+    except Exception:
+        store.set_setting(PENDING, {"changed": sorted(changed), "retired": sorted(retired)})
+        raise
+    if owed:
+        store.set_setting(PENDING, None)
+    return count
 
 
 def update_index(store: Store, backend: SearchBackend, changed: set[str], retired: set[str]) -> int:
