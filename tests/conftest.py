@@ -18,8 +18,9 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
     lines = [f"sqlite {sqlite3.sqlite_version}, lxml {'.'.join(map(str, lxml.etree.LXML_VERSION))}"]
     try:
-        import tantivy  # noqa: F401
         from importlib.metadata import version
+
+        import tantivy  # noqa: F401
 
         lines.append(f"tantivy {version('tantivy')}")
     except ImportError:

@@ -120,7 +120,8 @@ def test_dedupe_export_works_and_explain(tmp_path: Path) -> None:
               "identifiers": [{"scheme": "smartedu", "value": "nat-123"}]}
     national = _jsonl(tmp_path / "n.jsonl", [{**lesson, "source_record_id": "n1"},
                                             {"source_record_id": "n2", "title": "圆的面积"}])
-    city = _jsonl(tmp_path / "c.jsonl", [{**lesson, "source_record_id": "c1", "title": "【市级优课】勾股定理（第一课时）"}])
+    city = _jsonl(tmp_path / "c.jsonl",
+                  [{**lesson, "source_record_id": "c1", "title": "【市级优课】勾股定理（第一课时）"}])
     huiju(tmp_path, "import", str(national), "--format", "jsonl", "--source", "national", "--level", "national")
     huiju(tmp_path, "import", str(city), "--format", "jsonl", "--source", "city", "--level", "municipal")
     assert "3 records processed; 2 works" in huiju(tmp_path, "dedupe").stdout

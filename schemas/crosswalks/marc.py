@@ -162,9 +162,9 @@ def rebuild_directory(chunk: bytes, tidy: bool = False) -> bytes | None:
     if len(fields) != len(tags):
         return None
     if tidy:
-        fields = [_tidy(tag, body) for tag, body in zip(tags, fields)]
+        fields = [_tidy(tag, body) for tag, body in zip(tags, fields, strict=False)]
     entries, offset = [], 0
-    for tag, body in zip(tags, fields):
+    for tag, body in zip(tags, fields, strict=False):
         if len(body) >= 9999:
             return None
         entries.append(tag + b"%04d%05d" % (len(body) + 1, offset))
@@ -217,7 +217,7 @@ def read_iso2709(data: bytes, *, source: str, encoding: str | None = None) -> It
     for number, chunk in enumerate(split_records(data.removeprefix(b"\xef\xbb\xbf")), start=1):
         locator = f"record {number}"
 
-        def reject(reason: str, stage: str = "parse") -> Rejected:
+        def reject(reason: str, stage: str = "parse", locator: str = locator, chunk: bytes = chunk) -> Rejected:
             return Rejected(reason=reason, locator=locator, raw=chunk, stage=stage)
 
         if len(chunk) > MAX_RECORD:

@@ -322,7 +322,7 @@ def _agent_fields(record: Record) -> list[Field | None]:
         term, code = ROLE_OUT.get(agent.role, ("", ""))
         fields.append(_field("100" if n == 0 else "700", "0 ", ("a", agent.name), ("c", agent.title),
                              ("u", agent.school), ("e", term), ("4", code)))
-    fields += [_field("710", "2 ", ("a", a.name), *zip("e4", ROLE_OUT.get(a.role, ("", ""))))
+    fields += [_field("710", "2 ", ("a", a.name), *zip("e4", ROLE_OUT.get(a.role, ("", "")), strict=False))
                for a in record.agents if a.kind != "person" and a.role != "publisher"]
     return fields
 

@@ -93,7 +93,8 @@ def test_unknown_edition_is_not_guessed() -> None:
     ("text", "code"),
     [
         ("上册", "vol1"), ("下册", "vol2"), ("全一册", "single"), ("必修 第一册", "compulsory-1"),
-        ("必修1 分子与细胞", "compulsory-1"), ("选择性必修 中册", "selective-2"), ("选择性必修3 有机化学基础", "selective-3"),
+        ("必修1 分子与细胞", "compulsory-1"), ("选择性必修 中册", "selective-2"),
+        ("选择性必修3 有机化学基础", "selective-3"),
         ("第三册", "book-3"), ("高二上册", "vol1"), ("奇怪的册", None), ("必修 第一冊", "compulsory-1"),
     ],
 )
@@ -138,7 +139,8 @@ def test_build_curriculum_full() -> None:
 
 
 def test_build_curriculum_reports_instead_of_guessing() -> None:
-    curriculum, unmapped = build_curriculum({"stage": "小学", "grade": "八年级", "subject": "天文", "edition": "奇怪版"})
+    curriculum, unmapped = build_curriculum(
+        {"stage": "小学", "grade": "八年级", "subject": "天文", "edition": "奇怪版"})
     fields = {u.field for u in unmapped}
     assert fields == {"grade", "subject", "edition"}
     assert curriculum.grade is None and curriculum.subject is None and curriculum.stage.code == "primary"
@@ -154,12 +156,14 @@ def test_grade_implies_stage_and_band_keeps_label() -> None:
 
 def test_classify_terms() -> None:
     found, rest = classify_terms(["八年级", "数学", "勾股定理", "人教版", "微课", "上册", "  "])
-    assert found == {"grade": "八年级", "subject": "数学", "edition": "人教版", "resource_type": "微课", "volume": "上册"}
+    assert found == {"grade": "八年级", "subject": "数学", "edition": "人教版", "resource_type": "微课",
+                     "volume": "上册"}
     assert rest == ["勾股定理"]
 
 
 @settings(deadline=None)  # timing varies on the shared CI machines
-@given(st.dictionaries(st.sampled_from(["stage", "grade", "subject", "edition", "volume", "class_hour", "school_system"]),
+@given(st.dictionaries(st.sampled_from(["stage", "grade", "subject", "edition", "volume", "class_hour",
+                                       "school_system"]),
                        st.text(max_size=30)))
 def test_build_curriculum_never_crashes(raw: dict[str, str]) -> None:
     curriculum, unmapped = build_curriculum(raw)
