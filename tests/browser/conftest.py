@@ -14,7 +14,9 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -72,15 +74,22 @@ def server(demo_instance: Path) -> Iterator[str]:
                    for name in ("national", "evil"))
     if approved:
         huiju(instance, "reindex")  # the index carries review status
-    port = _free_port()
     env = {**os.environ, "HUIJU_INSTANCE_PATH": str(instance), "HUIJU_LOG_LEVEL": "WARNING",
            "HUIJU_SITE_SHOW_UNPUBLISHED": "0" if approved else "1"}
     env.pop("HUIJU_DATABASE_URL", None)
+    with serving(env, instance) as url:
+        yield url
+
+
+@contextmanager
+def serving(env: dict[str, str], instance: Path, *, start_timeout: float = 60) -> Iterator[str]:
+    """`huiju serve` (waitress, 4 threads) on a free loopback port with `env`; its base URL; stopped after."""
+    port = _free_port()
     log = (instance / "serve.log").open("wb")
     process = subprocess.Popen([sys.executable, "-m", "repository", "serve", "--host", "127.0.0.1", "--port",
                                 str(port), "--threads", "4"], cwd=ROOT, env=env, stdout=log, stderr=log)
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + start_timeout
         while True:
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=1).close()
@@ -100,6 +109,26 @@ def server(demo_instance: Path) -> Iterator[str]:
             process.kill()
             process.wait()
         log.close()
+
+
+CSP_WATCH = "window.__csp = []; document.addEventListener('securitypolicyviolation', e => " \
+            "window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));"
+
+
+def new_page(browser: Any, **context: Any) -> Any:
+    """A page in a fresh zh-CN context that records CSP violations and script errors (see assert_clean)."""
+    page = browser.new_context(locale="zh-CN", **context).new_page()
+    page.add_init_script(CSP_WATCH)
+    page.errors = []
+    page.on("console", lambda m: page.errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: page.errors.append(str(e)))
+    return page
+
+
+def assert_clean(page: Any) -> None:
+    """No CSP violation and no script error on the page."""
+    assert page.evaluate("window.__csp") == []
+    assert page.errors == []
 
 
 @pytest.fixture(scope="session")

@@ -14,8 +14,7 @@ from repository.models import RecordCheck, RecordRow, Source, Work
 from repository.publication import work_record
 from repository.review_rubric import dimensions
 from repository.store import Store
-from tests.browser.conftest import screenshot
-from tests.browser.test_teacher import _clean, _page
+from tests.browser.conftest import assert_clean, new_page, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -41,10 +40,10 @@ def _candidates(instance: Path) -> tuple[dict[str, tuple[str, str, bool]], list[
 
 
 def _teacher_sees(browser: Any, server: str, title: str, work_id: str) -> bool:
-    page = _page(browser, viewport={"width": 1280, "height": 900})
+    page = new_page(browser, viewport={"width": 1280, "height": 900})
     page.goto(server + "/search?q=" + quote(title) + "&page_size=100")
     seen = page.locator(f".hit a[href*='/works/{work_id}']").count() > 0
-    _clean(page)
+    assert_clean(page)
     page.context.close()
     return seen
 
@@ -53,7 +52,7 @@ def test_curator_reviews_a_flagged_record(server: str, browser: Any, demo_instan
     candidates, sources = _candidates(demo_instance)
     assert candidates, "the demo plants flagged records (automatic checks) in sources no one approved"
     password = (demo_instance / "demo" / "curator-password").read_text().strip()
-    page = _page(browser, viewport={"width": 1280, "height": 900})
+    page = new_page(browser, viewport={"width": 1280, "height": 900})
     page.goto(server + "/review")
     assert "/login" in page.url, page.url
     page.get_by_label("用户名").fill("curator")
@@ -87,7 +86,7 @@ def test_curator_reviews_a_flagged_record(server: str, browser: Any, demo_instan
     screenshot(page, "review-queue.png")
     page.keyboard.press("x")
     assert not box.is_checked()
-    _clean(page)
+    assert_clean(page)
     page.keyboard.press("o")
     page.wait_for_url(f"**/review/{record}")
 
@@ -114,6 +113,6 @@ def test_curator_reviews_a_flagged_record(server: str, browser: Any, demo_instan
     assert page.locator(".facts .status").inner_text() == "已审核"
     trail = page.locator("ol.audit").inner_text()
     assert "curator" in trail and "record.approved" in trail and "版权: 合格" in trail and "待审核 → 已审核" in trail
-    _clean(page)
+    assert_clean(page)
 
     assert _teacher_sees(browser, server, title, work_id)

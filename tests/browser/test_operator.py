@@ -8,23 +8,19 @@ machine still builds it in time), with the admin account made by the real comman
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import assert_clean, new_page, screenshot, serving
 from tests.test_cli import ROOT
 
 pytestmark = pytest.mark.browser
 
-CSP_WATCH = "window.__csp = []; document.addEventListener('securitypolicyviolation', e => " \
-            "window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));"
 ADMIN, PASSWORD = "ops-admin", "operator password 1"
 
 
@@ -42,41 +38,8 @@ def admin_account(tmp_path_factory: pytest.TempPathFactory, chromium: Path) -> I
     env.pop("HUIJU_DATABASE_URL", None)
     _huiju(env, "demo", "--no-serve", "--size", "1000")
     _huiju(env, "user", "add", ADMIN, "--role", "admin", "--password-stdin", stdin=PASSWORD + "\n")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    log = (instance / "serve.log").open("wb")
-    process = subprocess.Popen([sys.executable, "-m", "repository", "serve", "--host", "127.0.0.1", "--port",
-                                str(port), "--threads", "4"], cwd=ROOT, env=env, stdout=log, stderr=log)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    log.flush()
-                    raise AssertionError((instance / "serve.log").read_text()) from None
-                time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
-
-
-def _page(browser: Any, **context: Any) -> Any:
-    page = browser.new_context(locale="zh-CN", **context).new_page()
-    page.add_init_script(CSP_WATCH)
-    page.errors = []
-    page.on("console", lambda m: page.errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: page.errors.append(str(e)))
-    return page
+    with serving(env, instance) as url:
+        yield url
 
 
 def _sign_in(page: Any, server: str) -> None:
@@ -89,14 +52,9 @@ def _sign_in(page: Any, server: str) -> None:
     page.wait_for_load_state("networkidle")
 
 
-def _clean(page: Any) -> None:
-    assert page.evaluate("window.__csp") == []
-    assert page.errors == []
-
-
 def test_admin_reads_the_dashboard(admin_account: str, browser: Any) -> None:
     server = admin_account
-    page = _page(browser, viewport={"width": 1280, "height": 900})
+    page = new_page(browser, viewport={"width": 1280, "height": 900})
     page.goto(server + "/")
     assert page.locator("a.signin").inner_text() == "登录"
     _sign_in(page, server)
@@ -123,13 +81,13 @@ def test_admin_reads_the_dashboard(admin_account: str, browser: Any) -> None:
     assert page.get_by_label("采集时间").is_visible() and page.get_by_label("平台级别").is_visible()
     page.goto(server + "/admin/users")
     assert ADMIN in page.locator("table.users").inner_text()
-    _clean(page)
+    assert_clean(page)
 
 
 def test_dashboard_on_a_phone(admin_account: str, browser: Any) -> None:
-    page = _page(browser, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page = new_page(browser, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
     _sign_in(page, admin_account)
     assert page.evaluate("document.documentElement.scrollWidth") <= 390  # wide tables scroll inside their box
     assert page.locator("svg.chart").first.bounding_box()["width"] <= 390
     screenshot(page, "dashboard-phone.png", docs=False)
-    _clean(page)
+    assert_clean(page)

@@ -7,31 +7,12 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import assert_clean, new_page, screenshot
 
 pytestmark = pytest.mark.browser
 
-CSP_WATCH = "window.__csp = []; document.addEventListener('securitypolicyviolation', e => " \
-            "window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));"
-
-
-def _page(browser: Any, **context: Any) -> Any:
-    page = browser.new_context(locale="zh-CN", **context).new_page()
-    page.add_init_script(CSP_WATCH)
-    page.errors = []
-    page.on("console", lambda m: page.errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: page.errors.append(str(e)))
-    return page
-
-
-def _clean(page: Any) -> None:
-    """No CSP violation and no script error on the page."""
-    assert page.evaluate("window.__csp") == []
-    assert page.errors == []
-
-
 def test_search_filter_open_a_work(server: str, browser: Any) -> None:
-    page = _page(browser, viewport={"width": 1280, "height": 900})
+    page = new_page(browser, viewport={"width": 1280, "height": 900})
     page.goto(server + "/")
     page.get_by_label("输入课题、章节、教师姓名或拼音").fill("勾股定理")
     page.keyboard.press("Enter")
@@ -44,7 +25,7 @@ def test_search_filter_open_a_work(server: str, browser: Any) -> None:
     assert page.locator(".chosen-filters").inner_text().startswith("年级：八年级")
     assert page.locator("#facet-grade + ul a.chosen").count() == 1
     screenshot(page, "search.png")
-    _clean(page)
+    assert_clean(page)
 
     shared = page.locator(".hit", has=page.locator(".badge.platforms")).first
     title = shared.locator("h3 a").inner_text()
@@ -69,20 +50,20 @@ def test_search_filter_open_a_work(server: str, browser: Any) -> None:
     assert first_source.inner_text() in platforms
     first_source.click()
     assert page.evaluate("location.hash").startswith("#member-")
-    _clean(page)
+    assert_clean(page)
 
 
 def test_phone_and_keyboard(server: str, browser: Any) -> None:
-    page = _page(browser, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page = new_page(browser, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
     page.goto(server + "/search?q=" + "勾股定理")
     assert page.evaluate("document.documentElement.scrollWidth") <= 390  # no sideways scrolling
     assert page.locator("details.facet-box").get_attribute("open") is None  # folded: results first
     page.locator("details.facet-box summary").click()
     assert page.locator("#facet-grade").is_visible()
     screenshot(page, "search-phone.png", docs=False)
-    _clean(page)
+    assert_clean(page)
 
-    desk = _page(browser, viewport={"width": 1280, "height": 900})
+    desk = new_page(browser, viewport={"width": 1280, "height": 900})
     desk.goto(server + "/")
     desk.keyboard.press("Tab")
     focused = desk.evaluate("[document.activeElement.className, document.activeElement.getBoundingClientRect().top]")
@@ -92,11 +73,11 @@ def test_phone_and_keyboard(server: str, browser: Any) -> None:
     desk.keyboard.press("Shift+Tab")
     desk.keyboard.press("Enter")
     assert desk.evaluate("document.activeElement.id") == "main"
-    _clean(desk)
+    assert_clean(desk)
 
 
 def test_hostile_record_stays_text(server: str, browser: Any) -> None:
-    page = _page(browser, viewport={"width": 1280, "height": 900})
+    page = new_page(browser, viewport={"width": 1280, "height": 900})
     page.goto(server + "/search?q=恶意标题")
     hit = page.locator(".hit h3 a").first
     assert hit.inner_text().startswith('<img src=x onerror="window.__xss=1">')
@@ -108,4 +89,4 @@ def test_hostile_record_stays_text(server: str, browser: Any) -> None:
     ld = json.loads(page.locator('script[type="application/ld+json"]').text_content())
     assert ld["keywords"] == ["</script><script>window.__xss=3</script>"]
     assert page.evaluate("window.__xss") is None
-    _clean(page)
+    assert_clean(page)
