@@ -53,6 +53,7 @@ sys.path.insert(0, str(ROOT))
 from lxml import etree  # noqa: E402
 
 from benchmarks.machine import machine  # noqa: E402
+from benchmarks.serving import process_tree, rss_bytes  # noqa: E402
 
 HUIJU = [sys.executable, "-c", "from repository.cli import main; main()"]
 SOURCE_LINE = re.compile(
@@ -65,32 +66,6 @@ DEMO_CHECKS_LINE = re.compile(r"^checks: \d+ of \d+ records checked in (?P<s>[\d
 PROGRESS_LINE = re.compile(r"^    (?P<name>\S+): [\d,]+ records so far")
 CHECKS_LINE = re.compile(r"repository\.checks\.runner: (?P<name>\S+): checks: .* in (?P<s>[\d.]+) s")
 RESULTS = Path(__file__).resolve().parent / "results.jsonl"
-
-
-# -- RSS of a process tree, from /proc --------------------------------------------------------------
-
-def _children() -> dict[int, list[int]]:
-    tree: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        tree.setdefault(ppid, []).append(int(entry))
-    return tree
-
-
-def _rss(pid: int) -> int:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0
 
 
 class TreeRSS(threading.Thread):
@@ -107,10 +82,9 @@ class TreeRSS(threading.Thread):
 
     def run(self) -> None:
         while not self._halt.is_set():
-            tree, todo, total = _children(), [self.root], 0
-            while todo:
-                pid = todo.pop()
-                rss = _rss(pid)
+            total = 0
+            for pid in process_tree(self.root):
+                rss = rss_bytes(pid)
                 total += rss
                 try:
                     cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
@@ -118,7 +92,6 @@ class TreeRSS(threading.Thread):
                     cmd = str(pid)
                 key = "platforms (harvester.demo)" if "harvester.demo" in cmd else "huiju demo"
                 self.peak_each[key] = max(self.peak_each.get(key, 0), rss)
-                todo += tree.get(pid, [])
             self.peak_sum = max(self.peak_sum, total)
             self.peak_stage[self.stage] = max(self.peak_stage.get(self.stage, 0), total)
             self._halt.wait(self.every)

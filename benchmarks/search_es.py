@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import time
 from importlib.metadata import version
@@ -25,8 +24,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.machine import machine, percentile  # noqa: E402
-from benchmarks.search_tantivy import queries  # noqa: E402
+from benchmarks.machine import machine  # noqa: E402
+from benchmarks.search_tantivy import queries, timed  # noqa: E402
 from index.backend import SearchQuery  # noqa: E402
 from index.documents import work_document  # noqa: E402
 from index.elasticsearch_backend import ElasticsearchBackend  # noqa: E402
@@ -34,24 +33,6 @@ from tests.index import es_server  # noqa: E402
 from tests.index.synthetic import synthetic_works  # noqa: E402
 
 FACETS = ["stage", "grade", "subject", "edition", "resource_type", "source_level"]
-
-
-def timed(backend: ElasticsearchBackend, batch: list[SearchQuery], label: str) -> None:
-    for q in batch[:20]:  # warm up
-        backend.search(q)
-    latencies, totals = [], []
-    for q in batch:
-        t = time.perf_counter()
-        result = backend.search(q)
-        latencies.append((time.perf_counter() - t) * 1000)
-        totals.append(result.total)
-    print(
-        f"{label}: {len(batch)} queries, p50 {percentile(latencies, 50):.1f} ms, "
-        f"p95 {percentile(latencies, 95):.1f} ms, p99 {percentile(latencies, 99):.1f} ms, "
-        f"mean {statistics.fmean(latencies):.1f} ms, median hits {int(statistics.median(totals)):,}, "
-        f"zero-hit {sum(t == 0 for t in totals)}",
-        flush=True,
-    )
 
 
 def main() -> None:
@@ -85,9 +66,9 @@ def main() -> None:
         sample = docs[:: max(1, len(docs) // 5000)]
         batch = queries(sample, args.queries)
         batch = [SearchQuery(text=q.text, filters=q.filters, facets=FACETS, page_size=20) for q in batch]
-        timed(backend, batch, "free text + 2 filters + 6 facets")
+        timed(backend, batch, "free text + 2 filters + 6 facets", digits=1)
         browse = [SearchQuery(filters=q.filters, facets=FACETS, page_size=20) for q in batch]
-        timed(backend, browse, "2 filters + 6 facets, no text")
+        timed(backend, browse, "2 filters + 6 facets, no text", digits=1)
     finally:
         backend.close()
         if server is not None:

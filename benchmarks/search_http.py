@@ -38,7 +38,6 @@ import http.client
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -51,13 +50,13 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.machine import machine, percentile  # noqa: E402
+from benchmarks.serving import HOST, free_port, wait_ready  # noqa: E402
 from harvester.processes import stop_process  # noqa: E402
 from repository.server import SERVERS, choose, workers_for  # noqa: E402
 from repository.settings import Settings  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results.jsonl"
 HUIJU = [sys.executable, "-c", "from repository.cli import main; main()"]
-HOST = "127.0.0.1"
 
 # (free text, grade, subject): what a teacher types, with the grade and subject a teacher picks.
 QUERIES = [
@@ -81,30 +80,6 @@ print("serving", flush=True)
 serve(lambda: app, server=sys.argv[4], host=sys.argv[1], port=int(sys.argv[2]), threads=int(sys.argv[3]),
       workers=int(sys.argv[5]))
 '''
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
-
-
-def wait_ready(port: int, path: str, proc: subprocess.Popen, timeout: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"the server exited with {proc.returncode} before answering")
-        try:
-            conn = http.client.HTTPConnection(HOST, port, timeout=30)
-            conn.request("GET", path)
-            status = conn.getresponse().status
-            conn.close()
-            if status == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.3)
-    raise SystemExit(f"no answer on {HOST}:{port}{path} within {timeout:.0f} s")
 
 
 def stop(proc: subprocess.Popen) -> None:

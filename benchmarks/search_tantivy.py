@@ -29,7 +29,7 @@ import msgspec  # noqa: E402
 
 from benchmarks.machine import machine, percentile  # noqa: E402
 from index.analysis import analyse, segmenter  # noqa: E402
-from index.backend import SearchQuery  # noqa: E402
+from index.backend import SearchBackend, SearchQuery  # noqa: E402
 from index.documents import work_document  # noqa: E402
 from index.tantivy_backend import TantivyBackend  # noqa: E402
 from tests.index.synthetic import TOPICS, synthetic_works  # noqa: E402
@@ -127,7 +127,8 @@ def queries(sample: list[dict], count: int, seed: int = 3) -> list[SearchQuery]:
     return out
 
 
-def timed(backend: TantivyBackend, batch: list[SearchQuery], label: str) -> None:
+def timed(backend: SearchBackend, batch: list[SearchQuery], label: str, digits: int = 2) -> None:
+    """Latency percentiles of `batch` on any backend (search_es.py prints one decimal: its times are larger)."""
     for q in batch[:20]:  # warm up
         backend.search(q)
     latencies, totals = [], []
@@ -137,10 +138,11 @@ def timed(backend: TantivyBackend, batch: list[SearchQuery], label: str) -> None
         latencies.append((time.perf_counter() - t) * 1000)
         totals.append(result.total)
     print(
-        f"{label}: {len(batch)} queries, p50 {percentile(latencies, 50):.2f} ms, "
-        f"p95 {percentile(latencies, 95):.2f} ms, "
-        f"p99 {percentile(latencies, 99):.2f} ms, mean {statistics.fmean(latencies):.2f} ms, "
-        f"median hits {int(statistics.median(totals)):,}, zero-hit {sum(t == 0 for t in totals)}"
+        f"{label}: {len(batch)} queries, p50 {percentile(latencies, 50):.{digits}f} ms, "
+        f"p95 {percentile(latencies, 95):.{digits}f} ms, "
+        f"p99 {percentile(latencies, 99):.{digits}f} ms, mean {statistics.fmean(latencies):.{digits}f} ms, "
+        f"median hits {int(statistics.median(totals)):,}, zero-hit {sum(t == 0 for t in totals)}",
+        flush=True,
     )
 
 

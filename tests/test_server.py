@@ -5,7 +5,6 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -16,6 +15,7 @@ import pytest
 
 from harvester.processes import stop_process
 from repository import server
+from tests.support.net import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -32,11 +32,6 @@ def test_zero_workers_means_one_per_core() -> None:
     assert server.workers_for(3) == 3
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 def _get(port: int, path: str) -> tuple[int, bytes]:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
@@ -50,7 +45,7 @@ def _get(port: int, path: str) -> tuple[int, bytes]:
 
 @pytest.mark.skipif(not server.gunicorn_available(), reason="gunicorn is not installed (POSIX only)")
 def test_gunicorn_workers_answer_searches_and_stop_on_sigterm(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "HUIJU_INSTANCE_PATH": str(tmp_path / "instance"), "PYTHONPATH": str(ROOT)}
     child = subprocess.Popen(
         [sys.executable, "-c", "from repository.cli import main; main()", "serve", "--port", str(port),

@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from tests.support.net import free_port
 from tests.test_cli import ROOT, huiju
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -44,11 +45,6 @@ def chromium() -> Path:
         pytest.skip(reason)
     return CHROMIUM
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
@@ -84,7 +80,7 @@ def server(demo_instance: Path) -> Iterator[str]:
 @contextmanager
 def serving(env: dict[str, str], instance: Path, *, start_timeout: float = 60) -> Iterator[str]:
     """`huiju serve` (waitress, 4 threads) on a free loopback port with `env`; its base URL; stopped after."""
-    port = _free_port()
+    port = free_port()
     log = (instance / "serve.log").open("wb")
     process = subprocess.Popen([sys.executable, "-m", "repository", "serve", "--host", "127.0.0.1", "--port",
                                 str(port), "--threads", "4"], cwd=ROOT, env=env, stdout=log, stderr=log)

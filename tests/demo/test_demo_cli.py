@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -23,6 +22,7 @@ from werkzeug.security import check_password_hash
 from repository.models import HarvestRun, RecordRow, Source, User
 from repository.settings import Settings
 from repository.store import Store
+from tests.support.net import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 HUIJU = [sys.executable, "-m", "repository"]
@@ -42,11 +42,6 @@ def huiju(instance: Path, *args: str) -> str:
     assert result.returncode == 0, f"huiju {' '.join(args)}:\n{result.stdout}\n{result.stderr}"
     return result.stdout
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def get_when_up(url: str) -> requests.Response:

@@ -7,7 +7,6 @@ the server's side. Real LRMI pages come straight from the shared corpus.
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from repository.store import Store
 from schemas.crosswalks import lrmi
 from schemas.record import Agent, Record, content_hash
 from tests.harvester.sites.server import HERE, TestSite
+from tests.support.net import free_port
 
 LESSONS = {"sitemaps_from_robots": True, "concurrency": 4, "delay": 0, "max_bytes": 100_000}
 
@@ -218,11 +218,6 @@ def test_fields_from_item_blocks_by_a_direct_call(store: Store, settings: Settin
     assert store.get_run(run.id).added == 3
 
 
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 def test_unreachable_or_forbidden_start_fails_the_run(store: Store, settings: Settings) -> None:
     with TestSite() as site:
@@ -232,7 +227,7 @@ def test_unreachable_or_forbidden_start_fails_the_run(store: Store, settings: Se
     assert forbidden.status == "failed"
     assert "no page fetched" in forbidden.message and "robots.txt" in forbidden.message
 
-    store.add_source("gone", "crawl", f"http://127.0.0.1:{_closed_port()}/", options={"delay": 0})
+    store.add_source("gone", "crawl", f"http://127.0.0.1:{free_port()}/", options={"delay": 0})
     gone = harvest_source(store, "gone", settings=settings)
     assert gone.status == "failed" and "no page fetched" in gone.message
     assert "Connection" in gone.message or "refused" in gone.message.lower()

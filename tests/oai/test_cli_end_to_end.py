@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -15,6 +14,7 @@ import pytest
 from sickle import Sickle
 
 from tests.oai.xsd import response_errors
+from tests.support.net import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 HUIJU = [sys.executable, "-m", "repository"]
@@ -53,11 +53,6 @@ class CheckedSickle(Sickle):
         self.responses += 1
         return response
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.mark.slow

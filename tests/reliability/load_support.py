@@ -4,7 +4,8 @@ benchmarks/search_http.py drives one fixed list of GETs; a load test of the
 site also needs OAI-PMH clients that follow resumption tokens page by page
 (each client's next request depends on its last answer), per-kind figures
 and the answers kept for the test to check, so the client loop is here. The
-percentile is the benchmarks' own (benchmarks/machine.py).
+percentile is the benchmarks' own (benchmarks/machine.py), and so are the
+port, readiness and memory readings (benchmarks/serving.py).
 """
 
 from __future__ import annotations
@@ -12,19 +13,16 @@ from __future__ import annotations
 import http.client
 import random
 import re
-import socket
-import subprocess
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from urllib.parse import urlencode
 
 from benchmarks.machine import percentile
+from benchmarks.serving import HOST, tree_rss_bytes
 
-HOST = "127.0.0.1"
 TOKEN = re.compile(rb"<resumptionToken[^>]*>([^<]+)</resumptionToken>")
 OAI_ERROR = re.compile(rb'<error code="([A-Za-z]+)"')
 
@@ -41,57 +39,7 @@ QUERIES = [
 ]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_ready(port: int, path: str, proc: subprocess.Popen, timeout: float = 120.0) -> None:
-    """Until the server answers `path` with 200; fails if it exits first."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"the server exited with {proc.returncode} before answering")
-        try:
-            conn = http.client.HTTPConnection(HOST, port, timeout=30)
-            conn.request("GET", path)
-            status = conn.getresponse().status
-            conn.close()
-            if status == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.3)
-    raise AssertionError(f"no answer on {HOST}:{port}{path} within {timeout:.0f} s")
-
-
 # -- memory ---------------------------------------------------------------------------------------
-
-
-def descendants(pid: int) -> set[int]:
-    found: set[int] = set()
-    for task in Path(f"/proc/{pid}/task").glob("*"):
-        try:
-            children = (task / "children").read_text().split()
-        except OSError:
-            continue
-        for child in children:
-            found |= {int(child)} | descendants(int(child))
-    return found
-
-
-def rss_mib(pid: int) -> float:
-    """Resident memory of a process and its children (a server with worker processes counts whole)."""
-    total_kib = 0
-    for one in {pid} | descendants(pid):
-        try:
-            status = Path(f"/proc/{one}/status").read_text()
-        except OSError:
-            continue
-        found = re.search(r"^VmRSS:\s+(\d+) kB", status, re.M)
-        total_kib += int(found.group(1)) if found else 0
-    return total_kib / 1024
 
 
 class MemorySampler(threading.Thread):
@@ -107,7 +55,7 @@ class MemorySampler(threading.Thread):
     def run(self) -> None:
         self.started_at = time.monotonic()
         while not self._stop_event.is_set():
-            self.samples.append((time.monotonic() - self.started_at, rss_mib(self.pid)))
+            self.samples.append((time.monotonic() - self.started_at, tree_rss_bytes(self.pid) / 2**20))
             self._stop_event.wait(self.every)
 
     def stop(self) -> None:

@@ -13,7 +13,6 @@ and a dedupe that wrote the index at the same time).
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 import urllib.error
@@ -39,16 +38,12 @@ from tests.reliability.faults_support import (
     serving,
     start_huiju,
 )
+from tests.support.net import free_port
 
 pytestmark = pytest.mark.slow
 
 SEARCHERS = 3
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def wait_until_serving(url: str, timeout: float = 60) -> None:

@@ -42,12 +42,13 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.serving import free_port, wait_ready
 from harvester.processes import stop_process
 from harvester.sources import register
 from repository.demo import DemoPlatforms, source_specs, tick_demo
 from repository.settings import Settings
 from repository.store import Store
-from tests.reliability.load_support import QUERIES, MemorySampler, free_port, run_load, wait_ready
+from tests.reliability.load_support import QUERIES, MemorySampler, run_load
 
 pytestmark = pytest.mark.slow
 
@@ -123,7 +124,7 @@ def test_search_and_oai_under_50_clients_while_a_harvest_runs(instance: Path) ->
         harvest = HarvestLoop(instance, settings)
         sampler = MemorySampler(server.pid)
         try:
-            wait_ready(port, "/api/search?q=", server)
+            wait_ready(port, "/api/search?q=", server, fail=AssertionError)
             sampler.start()
             harvest.start()
             harvesters = settings["OAI_MAX_CONCURRENT"]
