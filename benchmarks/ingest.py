@@ -16,10 +16,13 @@ is 1,000,000 (`benchmarks/ingest.py 1000000`, hours on 2 cores: run it on purpos
    line), the "works: … (… s)" line (dedupe + refresh);
    "index" is the wall time between the arrival of the works line and of the
    "search index: … works indexed" line (reindex plus the review-queue counts),
-   less the demo's "checks: … in … s" line (quality checks of every record, links
-   included, shown as their own stage). The quality checks each harvest runs on
-   what it stored are inside the source's time, and shown beside it.
-   "setup" is the rest (interpreter start, migrations, starting the platforms).
+   less the demo's "checks: … in … s" line (the checks dedupe made due, shown as
+   their own stage). The quality checks each harvest runs on what it stored are
+   inside the source's time, and shown beside it. "setup" is the rest
+   (interpreter start, migrations, starting the platforms). The ingest ends with
+   the search-index line: records/s is over that time. The demo's link checks
+   come after it ("link checks: … in … s": HTTP round trips to every record's
+   URL, a scheduled job in production) and are reported on their own line.
 3. Peak RSS of the process tree (the demo, its platforms child and anything
    they start), sampled every 0.2 s from /proc (psutil is not a dependency);
    the sum over the tree at one instant, each process's own peak, and the peak
@@ -61,7 +64,8 @@ SOURCE_LINE = re.compile(
     r"(?P<deleted>\d+) deleted, (?P<unchanged>\d+) unchanged, (?P<quarantined>\d+) quarantined \((?P<s>[\d.]+) s\)")
 WORKS_LINE = re.compile(r"^works: (?P<summary>.*) \((?P<s>[\d.]+) s\)$")
 INDEX_LINE = re.compile(r"^search index: (?P<n>\d+) works indexed")
-DEMO_CHECKS_LINE = re.compile(r"^checks: \d+ of \d+ records checked in (?P<s>[\d.]+) s")  # after dedupe, with links
+DEMO_CHECKS_LINE = re.compile(r"^checks: \d+ of \d+ records checked in (?P<s>[\d.]+) s")  # after dedupe
+LINK_CHECKS_LINE = re.compile(r"^link checks: \d+ of \d+ records checked in (?P<s>[\d.]+) s")  # after the index
 # the quality checks a harvest runs on what it stored (repository/checks) log one line per source
 PROGRESS_LINE = re.compile(r"^    (?P<name>\S+): [\d,]+ records so far")
 CHECKS_LINE = re.compile(r"repository\.checks\.runner: (?P<name>\S+): checks: .* in (?P<s>[\d.]+) s")
@@ -78,6 +82,7 @@ class TreeRSS(threading.Thread):
         self.peak_each: dict[str, int] = {}
         self.stage = "setup"  # what the demo is doing (set by the line reader): peaks are kept per stage too
         self.peak_stage: dict[str, int] = {}
+        self.cpu: dict[int, tuple[str, float]] = {}  # pid -> (kind, CPU seconds so far): user + system
         self._halt = threading.Event()
 
     def run(self) -> None:
@@ -90,8 +95,10 @@ class TreeRSS(threading.Thread):
                     cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
                 except OSError:
                     cmd = str(pid)
-                key = "platforms (harvester.demo)" if "harvester.demo" in cmd else "huiju demo"
+                key = ("platforms (harvester.demo)" if "harvester.demo" in cmd
+                       else "crawls (Scrapy)" if "harvester.spiders" in cmd else "huiju demo")
                 self.peak_each[key] = max(self.peak_each.get(key, 0), rss)
+                self.cpu[pid] = (key, max(cpu_seconds(pid), self.cpu.get(pid, ("", 0.0))[1]))
             self.peak_sum = max(self.peak_sum, total)
             self.peak_stage[self.stage] = max(self.peak_stage.get(self.stage, 0), total)
             self._halt.wait(self.every)
@@ -99,6 +106,22 @@ class TreeRSS(threading.Thread):
     def stop(self) -> None:
         self._halt.set()
         self.join()
+
+    def cpu_by_kind(self) -> dict[str, float]:
+        """CPU seconds by kind of process (last sample of each; a process's final 0.2 s may be missed)."""
+        total: dict[str, float] = {}
+        for kind, seconds in self.cpu.values():
+            total[kind] = total.get(kind, 0.0) + seconds
+        return total
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process from /proc/<pid>/stat (0 when it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 # -- the run --------------------------------------------------------------------------------------
@@ -116,9 +139,10 @@ def run_demo(size: int, instance: Path, timeout: float) -> dict:
     killer.start()
     sources: dict[str, dict] = {}
     checks: dict[str, float] = {}
-    works_s = demo_checks_s = 0.0
+    works_s = demo_checks_s = link_checks_s = 0.0
     harvest_at = harvested_at = 0.0  # the demo runs its crawls beside the feeds: the stage is timed as wall
     works_at = index_at = None
+    ingest_cpu: dict[str, float] = {}
     works_summary, indexed = "", 0
     assert proc.stdout is not None
     for line in proc.stdout:
@@ -139,13 +163,17 @@ def run_demo(size: int, instance: Path, timeout: float) -> dict:
             harvested_at = now
         elif m := WORKS_LINE.match(line):
             works_s, works_at, works_summary = float(m["s"]), now, m["summary"]
-            rss.stage = "checks with links"
+            rss.stage = "checks after dedupe"
         elif m := DEMO_CHECKS_LINE.match(line):
             demo_checks_s = float(m["s"])
             rss.stage = "index + review counts"
         elif m := INDEX_LINE.match(line):
             index_at, indexed = now, int(m["n"])
-            rss.stage = "after index"
+            rss.stage = "link checks"
+            ingest_cpu = rss.cpu_by_kind()
+        elif m := LINK_CHECKS_LINE.match(line):
+            link_checks_s = float(m["s"])
+            rss.stage = "after link checks"
     code = proc.wait()
     killer.cancel()
     total = time.monotonic() - started
@@ -156,8 +184,9 @@ def run_demo(size: int, instance: Path, timeout: float) -> dict:
     index_s = (index_at - works_at) if works_at is not None and index_at is not None else float("nan")
     index_s -= demo_checks_s
     return {"sources": sources, "works_s": works_s, "works_summary": works_summary, "index_s": index_s,
-            "indexed": indexed, "total_s": total, "rss_sum": rss.peak_sum, "rss_each": rss.peak_each,
-            "rss_stage": rss.peak_stage, "demo_checks_s": demo_checks_s, "harvest_wall_s": harvested_at - harvest_at}
+            "indexed": indexed, "total_s": total, "ingest_s": index_at, "rss_sum": rss.peak_sum,
+            "rss_each": rss.peak_each, "rss_stage": rss.peak_stage, "demo_checks_s": demo_checks_s,
+            "link_checks_s": link_checks_s, "harvest_wall_s": harvested_at - harvest_at, "ingest_cpu": ingest_cpu}
 
 
 def fetch_payloads(instance: Path) -> dict[str, list[bytes]]:
@@ -220,9 +249,14 @@ def main() -> None:
         sources = run["sources"]
         records = sum(s["records"] for s in sources.values())
         harvest_s = run["harvest_wall_s"]  # sources overlap (crawls run beside the feeds): their sum is more
-        setup_s = run["total_s"] - harvest_s - run["works_s"] - run["demo_checks_s"] - run["index_s"]
+        ingest_s = run["ingest_s"]
+        setup_s = ingest_s - harvest_s - run["works_s"] - run["demo_checks_s"] - run["index_s"]
         print(f"\ningest: {records:,} records harvested from {len(sources)} sources → {run['indexed']:,} works "
-              f"indexed in {run['total_s']:.1f} s: {records / run['total_s']:,.0f} records/s overall")
+              f"indexed in {ingest_s:.1f} s: {records / ingest_s:,.0f} records/s overall")
+        cpu = run["ingest_cpu"]
+        print(f"CPU time to the index line: {sum(cpu.values()):,.1f} s of {2 * ingest_s:,.1f} core-seconds "
+              f"({os.cpu_count()} cores): " + ", ".join(f"{k} {v:,.1f} s" for k, v in sorted(cpu.items()))
+              + f"; {1e6 * sum(cpu.values()) / max(records, 1):,.0f} µs of CPU per record")
         print("time by stage (parsed from the demo's own lines; index = between its works and index lines):")
         for name, s in sources.items():
             print(f"  harvest {name:17} {s['records']:>8,} records {s['s']:7.1f} s  "
@@ -232,12 +266,14 @@ def main() -> None:
         print(f"  (the sources' own times add up to {sum(s['s'] for s in sources.values()):.1f} s: "
               "the crawls run beside the feeds)")
         stages = {"setup (start, migrate, platforms)": setup_s, "harvest (7 sources, wall)": harvest_s,
-                  "dedupe + refresh": run["works_s"], "checks of all records, with links": run["demo_checks_s"],
+                  "dedupe + refresh": run["works_s"], "checks dedupe made due": run["demo_checks_s"],
                   "index (+ review counts)": run["index_s"]}
         for label, s in stages.items():
-            print(f"  {label:34} {s:7.1f} s  {100 * s / run['total_s']:5.1f} %")
+            print(f"  {label:34} {s:7.1f} s  {100 * s / ingest_s:5.1f} %")
             if label.startswith("harvest") and checks_s:
-                print(f"    {'of which quality checks':32} {checks_s:7.1f} s  {100 * checks_s / run['total_s']:5.1f} %")
+                print(f"    {'of which quality checks':32} {checks_s:7.1f} s  {100 * checks_s / ingest_s:5.1f} %")
+        print(f"after the ingest: link checks of every record {run['link_checks_s']:.1f} s "
+              f"(the demo's whole run {run['total_s']:.1f} s)")
         print(f"  works: {run['works_summary']}")
         print(f"peak RSS of the process tree: {run['rss_sum'] / 2**20:,.0f} MiB (sum at one instant); "
               + ", ".join(f"{k} {v / 2**20:,.0f} MiB" for k, v in run["rss_each"].items()))
@@ -263,7 +299,9 @@ def main() -> None:
             out.write(json.dumps({
                 "benchmark": "ingest", "at": datetime.now(UTC).isoformat(timespec="seconds"), "machine": machine(),
                 "size": args.size, "records": records, "works_indexed": run["indexed"],
-                "total_s": round(run["total_s"], 2), "records_per_s": round(records / run["total_s"], 1),
+                "ingest_s": round(ingest_s, 2), "records_per_s": round(records / ingest_s, 1),
+                "total_s": round(run["total_s"], 2), "link_checks_s": round(run["link_checks_s"], 2),
+                "cpu_s": {k: round(v, 1) for k, v in cpu.items()},
                 "stages_s": {k: round(v, 2) for k, v in stages.items()}, "checks_s": round(checks_s, 2),
                 "sources": sources, "peak_rss_tree_mib": round(run["rss_sum"] / 2**20),
                 "peak_rss_each_mib": {k: round(v / 2**20) for k, v in run["rss_each"].items()},

@@ -30,14 +30,16 @@ class Platform:
     share: float  # of the demo size
     server: str  # which HTTP server serves it
     parts: tuple[int, ...] = (0, 1, 2, 3, 4)  # package parts it publishes of its own lessons
+    cap: int | None = None  # most items before any tick: a district's site stays district-sized
 
 
 PLATFORMS: tuple[Platform, ...] = (
     Platform("national", "国家中小学智慧教育平台", "national", "smartedu", 0.40, "national"),
     Platform("municipal", "北京市基础教育资源平台", "municipal", "oai", 0.20, "municipal"),
-    Platform("haidian", "海淀区智慧课程平台", "district", "crawl", 0.12, "haidian"),
-    Platform("chaoyang", "朝阳区教育资源网", "district", "crawl", 0.08, "chaoyang"),
-    Platform("chaoyang-archive", "朝阳区教育资源网·教研资源库", "district", "crawl", 0.04, "chaoyang", (2, 3)),
+    Platform("haidian", "海淀区智慧课程平台", "district", "crawl", 0.12, "haidian", cap=15_000),
+    Platform("chaoyang", "朝阳区教育资源网", "district", "crawl", 0.08, "chaoyang", cap=10_000),
+    Platform("chaoyang-archive", "朝阳区教育资源网·教研资源库", "district", "crawl", 0.04, "chaoyang", (2, 3),
+             cap=5_000),
     Platform("library", "海淀区教师发展中心图书馆", "district", "marc", 0.08, "library", (2, 3, 4)),
     Platform("partner", "粤港澳大湾区基础教育资源共享联盟", "provincial", "rdf", 0.08, "partner"),
 )
@@ -72,9 +74,26 @@ DEFECT_RATE = 0.01  # of own items beyond the planted ones
 
 
 def base_count(name: str, size: int) -> int:
-    """Items of a platform before any tick."""
-    count = max(MINIMUM, round(size * BY_NAME[name].share))
-    return math.ceil(count / 5) * 5 if name == "national" else count
+    """Items of a platform before any tick.
+
+    Each platform holds its share of the size, but a district site at most its cap (a real
+    district pooled some 10,000 items; no district runs a 100,000-lesson site): beyond the caps
+    the national platform, the largest in life too, publishes what the districts do not, so the
+    federation still holds ``size`` records. Up to a size of 125,000 no cap applies.
+    """
+    if name == "national":
+        beyond = sum(_share(p.name, size) - _capped(p.name, size) for p in PLATFORMS if p.cap is not None)
+        return math.ceil((_share(name, size) + beyond) / 5) * 5
+    return _capped(name, size)
+
+
+def _share(name: str, size: int) -> int:
+    return max(MINIMUM, round(size * BY_NAME[name].share))
+
+
+def _capped(name: str, size: int) -> int:
+    cap = BY_NAME[name].cap
+    return _share(name, size) if cap is None else min(cap, _share(name, size))
 
 
 def added_per_tick(name: str, size: int) -> int:

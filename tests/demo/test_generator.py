@@ -79,7 +79,7 @@ def test_ticks_add_edit_and_delete_on_every_platform() -> None:
 
 def test_a_million_streams_item_by_item() -> None:
     big = state(size=1_000_000)
-    assert count("national", big) == 400_000
+    assert count("national", big) == 610_000  # its 400,000 and what the capped district sites do not hold
     started = time.monotonic()
     far = item(big, "haidian", count("haidian", big) - 1)
     record(big, far, BASES)
@@ -87,7 +87,18 @@ def test_a_million_streams_item_by_item() -> None:
     assert part.count(b'"resource_type_code"') == 1000
     assert time.monotonic() - started < 10  # no pass over the items before it
     version = body("national", f"{NATIONAL_ROOT}/data_version.json", big)
-    assert version.count(b"part_") == 400
+    assert version.count(b"part_") == 610
+
+
+def test_district_sites_stay_district_sized_and_the_total_holds() -> None:
+    for size in (5_000, 125_000, 1_000_000):
+        counts = {p.name: base_count(p.name, size) for p in PLATFORMS}
+        assert sum(counts.values()) == pytest.approx(size, abs=5)
+        for p in PLATFORMS:
+            if p.cap is not None:
+                assert counts[p.name] <= p.cap
+    assert base_count("haidian", 1_000_000) == 15_000 < round(1_000_000 * 0.12)
+    assert base_count("haidian", 100_000) == 12_000  # below the caps, every platform has its share
 
 
 def test_each_platform_republishes_and_owns_lessons() -> None:
