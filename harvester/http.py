@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any
+from typing import Any, BinaryIO
 
 import requests
 from requests.structures import CaseInsensitiveDict
@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 
 TRANSIENT_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
 CHUNK = 64 * 1024
+DOWNLOAD_SECONDS = 3600.0  # a whole dump file may take this long (a page: 20 × the timeout)
 
 
 class FetchError(Exception):
@@ -136,12 +137,21 @@ class HttpClient:
         Non-2xx answers that are not transient are returned, not raised: an
         OAI-PMH server may carry its protocol error in a 400/422 body.
         """
+        return self._retrying(url, params, None, self.max_bytes)
+
+    def download(self, url: str, into: BinaryIO, *, max_bytes: int) -> Response:
+        """GET a whole file into ``into`` (a dump too big for memory), with the same politeness and
+        retries as get(); the returned Response has empty content. A retry starts the file over."""
+        return self._retrying(url, None, into, max_bytes)
+
+    def _retrying(self, url: str, params: Mapping[str, str] | None, sink: BinaryIO | None,
+                  max_bytes: int) -> Response:
         attempt = 0
         while True:
             attempt += 1
             wait: float | None = None
             try:
-                response = self._once(url, params)
+                response = self._once(url, params, sink, max_bytes)
             except TooLarge:
                 raise
             except FetchError as exc:
@@ -163,28 +173,38 @@ class HttpClient:
                 wait = self.backoff * 2 ** (attempt - 1) * random.uniform(1.0, 1.25)
             self.sleep(wait)
 
-    def _once(self, url: str, params: Mapping[str, str] | None) -> Response:
+    def _once(self, url: str, params: Mapping[str, str] | None, sink: BinaryIO | None = None,
+              max_bytes: int | None = None) -> Response:
+        cap = self.max_bytes if max_bytes is None else max_bytes
         if self.delay:
             pause = self._last + self.delay - time.monotonic()
             if pause > 0:
                 self.sleep(pause)
         start = time.monotonic()
-        deadline = start + self.timeout * 20
+        took_too_long = self.timeout * 20 if sink is None else max(self.timeout * 20, DOWNLOAD_SECONDS)
+        deadline = start + took_too_long
         try:
             with self._session.get(url, params=params, stream=True, timeout=(self.timeout, self.timeout)) as r:
                 declared = r.headers.get("Content-Length", "")
                 encoded = r.headers.get("Content-Encoding", "identity").lower() not in ("", "identity")
-                if declared.isdigit() and not encoded and int(declared) > self.max_bytes:
-                    raise TooLarge(self._too_large(int(declared), declared=True), url=r.url, status=r.status_code)
+                if declared.isdigit() and not encoded and int(declared) > cap:
+                    raise TooLarge(self._too_large(int(declared), cap, declared=True), url=r.url,
+                                   status=r.status_code)
+                if sink is not None:
+                    sink.seek(0)
+                    sink.truncate()
                 chunks: list[bytes] = []
                 size = 0
                 for chunk in r.iter_content(CHUNK):
                     size += len(chunk)
-                    if size > self.max_bytes:
-                        raise TooLarge(self._too_large(size), url=r.url, status=r.status_code)
+                    if size > cap:
+                        raise TooLarge(self._too_large(size, cap), url=r.url, status=r.status_code)
                     if time.monotonic() > deadline:
-                        raise FetchError(f"response took longer than {self.timeout * 20:.0f} s", url=r.url)
-                    chunks.append(chunk)
+                        raise FetchError(f"response took longer than {took_too_long:.0f} s", url=r.url)
+                    if sink is None:
+                        chunks.append(chunk)
+                    else:
+                        sink.write(chunk)
                 return Response(r.url, r.status_code, CaseInsensitiveDict(r.headers), b"".join(chunks),
                                 time.monotonic() - start)
         except requests.RequestException as exc:  # timeouts, resets, cut-off bodies, bad gzip…
@@ -192,9 +212,10 @@ class HttpClient:
         finally:
             self._last = time.monotonic()
 
-    def _too_large(self, size: int, *, declared: bool = False) -> str:
+    def _too_large(self, size: int, cap: int, *, declared: bool = False) -> str:
         how = "declares" if declared else "exceeded"
-        return f"response {how} {size} bytes, above the {self.max_bytes}-byte cap (HARVEST_MAX_BYTES)"
+        setting = "HARVEST_MAX_BYTES" if cap == self.max_bytes else "HARVEST_MAX_FILE_BYTES"
+        return f"response {how} {size} bytes, above the {cap}-byte cap ({setting})"
 
 
 def _describe(exc: BaseException) -> str:

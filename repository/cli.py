@@ -164,8 +164,11 @@ def serve(ctx: Context, host: str, port: int, server: str | None, workers: int |
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--no-serve", is_flag=True, help="Harvest and prepare everything, then stop the platforms and exit.")
 @click.option("--tick", is_flag=True, help="Move the platforms on (add, edit, delete lessons) and exit.")
+@click.option("--link-checks/--no-link-checks", default=True, show_default=True,
+              help="Check every record's link once the index is built (an HTTP request per record).")
 @click.pass_context
-def demo(click_ctx: click.Context, size: int | None, host: str, port: int, no_serve: bool, tick: bool) -> None:
+def demo(click_ctx: click.Context, size: int | None, host: str, port: int, no_serve: bool, tick: bool,
+         link_checks: bool) -> None:
     """Run six simulated platforms, harvest them and serve the site on 127.0.0.1."""
     from repository.demo import DemoPlatforms, prepare_demo, tick_demo
 
@@ -177,7 +180,7 @@ def demo(click_ctx: click.Context, size: int | None, host: str, port: int, no_se
         return
     try:
         with DemoPlatforms(ctx.settings, size=size) as platforms:
-            for line in prepare_demo(ctx.store, ctx.settings, platforms,
+            for line in prepare_demo(ctx.store, ctx.settings, platforms, links=link_checks,
                                      site=None if no_serve else f"http://{host}:{port}/"):
                 click.echo(line)
             if not no_serve:

@@ -151,7 +151,8 @@ def source_specs(bases: dict[str, str], state: DemoState) -> list[SourceSpec]:
 
 # -- the run --------------------------------------------------------------------------------------
 
-def prepare_demo(store: Store, settings: Settings, platforms: DemoPlatforms, *, site: str | None) -> Iterator[str]:
+def prepare_demo(store: Store, settings: Settings, platforms: DemoPlatforms, *, site: str | None,
+                 links: bool = True) -> Iterator[str]:
     """Register, harvest, dedupe, review, index, curator; yields what it does, line by line."""
     state = platforms.state
     yield (f"Huiju demo: {len(PLATFORMS) - 1} platforms, {sum(count(p.name, state) for p in PLATFORMS):,} records "
@@ -170,7 +171,7 @@ def prepare_demo(store: Store, settings: Settings, platforms: DemoPlatforms, *, 
         yield from harvest_all(store, settings, [s.name for s in specs])
     finally:
         quiet.setLevel(level)
-    yield from review_and_works(store, settings)
+    yield from review_and_works(store, settings, links=links)
     username, password, note = ensure_curator(store, platforms.folder)
     yield f"curator login: {username} / {password}  ({note})"
     if site:
@@ -225,7 +226,7 @@ def _harvest_one(store: Store, settings: Settings, name: str) -> list[str]:
     return lines
 
 
-def review_and_works(store: Store, settings: Settings) -> Iterator[str]:
+def review_and_works(store: Store, settings: Settings, *, links: bool = True) -> Iterator[str]:
     from repository.publication import approve_source, refresh
     from repository.search import open_backend, reindex
     from repository.works import dedupe
@@ -251,7 +252,10 @@ def review_and_works(store: Store, settings: Settings) -> Iterator[str]:
            f"(trusted: {', '.join(TRUSTED)}{f', {approved} records approved now' if approved else ''})")
     yield f"review queue: {pending} records pending (district platforms, library, partner); {quarantined} in quarantine"
     yield f"search index: {indexed} works indexed"
-    yield from run_demo_checks(store, settings, links=True)
+    if links:
+        yield from run_demo_checks(store, settings, links=True)
+    else:
+        yield "link checks: skipped (--no-link-checks; `huiju checks run --links` does them)"
 
 
 def run_demo_checks(store: Store, settings: Settings, *, links: bool) -> Iterator[str]:
