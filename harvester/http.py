@@ -224,3 +224,58 @@ def _describe(exc: BaseException) -> str:
     if len(text) > 200:
         text = text[:200] + "…"
     return f"{type(exc).__name__}: {text}"
+
+
+class Ahead:
+    """One request in flight while the caller works on the previous response.
+
+    A harvest alternates between waiting for a page (the server builds it) and
+    mapping and storing it (our CPU): fetching page n+1 in a thread meanwhile
+    overlaps the two, which on a source whose pages take as long to build as to
+    map halves the run. Only one request is ever in flight, so a source sees
+    the same sequential, polite client (its delay still applies between requests).
+    """
+
+    def __init__(self) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="harvest-ahead")
+        self._pending: tuple[Any, Any] | None = None  # (key, future)
+
+    def start(self, key: Any, fetch: Callable[[], Any]) -> None:
+        """Begin fetching; a request already in flight for another key is waited for and dropped."""
+        self.drop()
+        self._pending = (key, self._pool.submit(fetch))
+
+    def take(self, key: Any, fetch: Callable[[], Any]) -> Any:
+        """The result for ``key``: the one in flight when it is that key's, else fetched now.
+        An exception raised by the fetch is raised here, in the caller's thread."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            if pending[0] == key:
+                return pending[1].result()
+            _wait_quietly(pending[1])
+        return fetch()
+
+    def drop(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            _wait_quietly(pending[1])
+
+    def close(self) -> None:
+        self.drop()
+        self._pool.shutdown(wait=True)
+
+    def __enter__(self) -> Ahead:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+
+def _wait_quietly(future: Any) -> None:
+    """Let a dropped request finish (the client is not shared by two requests at once), ignoring its outcome."""
+    try:
+        future.result()
+    except Exception:  # noqa: BLE001 - the caller did not want this response any more
+        pass

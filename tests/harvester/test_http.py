@@ -163,3 +163,24 @@ def test_retry_after_parsing() -> None:
     assert retry_after("Wed, 01 May 2024 12:01:00 GMT", now=now) == 60.0
     assert retry_after("Wed, 01 May 2024 11:00:00 GMT", now=now) == 0.0
     assert retry_after("soon") is None and retry_after(None) is None
+
+
+def test_ahead_fetches_the_next_page_while_the_caller_works_and_raises_in_the_caller(server: Server) -> None:
+    from harvester.http import Ahead
+
+    server.app = lambda request: Reply(status=404 if request.path.endswith("/gone") else 200,
+                                       body=request.path.encode())
+    http, _ = client(retries=0)
+    with Ahead() as ahead:
+        ahead.start("/a", lambda: http.get(server.url + "/a"))
+        deadline = time.monotonic() + 5
+        while len(server.requests) < 1 and time.monotonic() < deadline:  # in flight before anyone asks
+            time.sleep(0.01)
+        assert len(server.requests) == 1
+        assert ahead.take("/a", lambda: http.get(server.url + "/never")).content == b"/a"
+        ahead.start("/b", lambda: http.get(server.url + "/b"))
+        assert ahead.take("/c", lambda: http.get(server.url + "/c")).content == b"/c"  # /b was dropped
+        assert [r.path for r in server.requests] == ["/a", "/b", "/c"]
+        ahead.start("/x", lambda: http.get("http://127.0.0.1:9/refused"))
+        with pytest.raises(FetchError):
+            ahead.take("/x", lambda: http.get(server.url + "/never"))
