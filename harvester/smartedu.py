@@ -19,7 +19,7 @@ from urllib.parse import urljoin
 
 import msgspec
 
-from harvester.http import FetchError
+from harvester.http import Ahead, FetchError
 from harvester.runner import HarvestFailed, Reporter
 from repository.ingest import store_results
 from repository.store import Store
@@ -99,31 +99,23 @@ def harvest(store: Store, source: Any, run: Any, progress: Reporter) -> None:
     failed: list[str] = []
     read = reader(FORMAT)
     batch = progress.settings["IMPORT_BATCH_SIZE"]
-    for number, url in enumerate(urls, start=1):
-        if not url.split("?", 1)[0].endswith(".json"):
-            progress.error(f"chunk {number}: {url} is not a .json URL; not fetched (media are never downloaded)")
-            failed.append(url)
-            continue
-        try:
-            chunk = client.get(url)
-        except FetchError as exc:
-            store.quarantine(source, run, "fetch", exc.reason, locator=url)
-            failed.append(url)
-            continue
-        if not chunk.ok:
-            store.quarantine(source, run, "fetch", f"HTTP {chunk.status}", locator=url, raw=chunk.content[:4096])
-            failed.append(url)
-            continue
-        results = list(read(chunk.content, source=source.name))
-        if any(isinstance(r, Rejected) and r.stage == "parse" and not r.locator for r in results):
-            failed.append(url)  # the whole chunk is unreadable: its ids are unknown
-        raws = raw_by_id(chunk.content)
-        seen.update(raws)  # present, even when unmappable now: only absence means gone
-        seen.update(r.source_record_id for r in results if isinstance(r, Record))
-        store_results(store, source, results, run=run, batch_size=batch, level=source.level,
-                      raw={k: (FORMAT, v) for k, v in raws.items()})
-        store.checkpoint(run, {**state, "chunks_done": number}, pages=number)
-        progress.page(len(results))
+    fetchable = [u for u in urls if _is_json(u)]
+    following = dict(zip(fetchable, fetchable[1:], strict=False))
+    with Ahead() as ahead:
+        for number, url in enumerate(urls, start=1):
+            if not _is_json(url):
+                progress.error(f"chunk {number}: {url} is not a .json URL; not fetched (media are never downloaded)")
+                failed.append(url)
+                continue
+            try:
+                chunk = ahead.take(url, lambda url=url: client.get(url))
+            except FetchError as exc:
+                store.quarantine(source, run, "fetch", exc.reason, locator=url)
+                failed.append(url)
+                continue
+            if url in following:  # the platform builds the next chunk while this one is mapped and stored
+                ahead.start(following[url], lambda nxt=following[url]: client.get(nxt))
+            _store_chunk(store, source, run, progress, chunk, url, number, state, read, batch, seen, failed)
     if failed:
         raise HarvestFailed(f"{len(failed)} of {len(urls)} chunk(s) could not be read (first: {failed[0]}); "
                             "no deletions applied, the next run reads them again")
@@ -133,6 +125,29 @@ def harvest(store: Store, source: Any, run: Any, progress: Reporter) -> None:
     store.set_setting(key, {"module_version": version.module_version, "complete": True, "run": run.id,
                             "ids": sorted(seen)})
     store.checkpoint(run, {**state, "chunks_done": len(urls), "gone": len(gone)}, pages=len(urls))
+
+
+def _is_json(url: str) -> bool:
+    return url.split("?", 1)[0].endswith(".json")
+
+
+def _store_chunk(store: Store, source: Any, run: Any, progress: Reporter, chunk: Any, url: str, number: int,
+                 state: dict[str, Any], read: Any, batch: int, seen: set[str], failed: list[str]) -> None:
+    """Map and store one fetched chunk; a chunk that failed or will not parse is noted in ``failed``."""
+    if not chunk.ok:
+        store.quarantine(source, run, "fetch", f"HTTP {chunk.status}", locator=url, raw=chunk.content[:4096])
+        failed.append(url)
+        return
+    results = list(read(chunk.content, source=source.name))
+    if any(isinstance(r, Rejected) and r.stage == "parse" and not r.locator for r in results):
+        failed.append(url)  # the whole chunk is unreadable: its ids are unknown
+    raws = raw_by_id(chunk.content)
+    seen.update(raws)  # present, even when unmappable now: only absence means gone
+    seen.update(r.source_record_id for r in results if isinstance(r, Record))
+    store_results(store, source, results, run=run, batch_size=batch, level=source.level,
+                  raw={k: (FORMAT, v) for k, v in raws.items()})
+    store.checkpoint(run, {**state, "chunks_done": number}, pages=number)
+    progress.page(len(results))
 
 
 def _deletions(source: str, ids: list[str]) -> Iterator[Record]:

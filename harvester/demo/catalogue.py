@@ -206,6 +206,7 @@ def _teaches(school: str, stage: str) -> bool:
     return True
 
 
+@lru_cache(maxsize=4096)  # a record asks twice, and the five parts of a national package share their teacher
 def teacher(seed: int, lesson: Lesson) -> Person:
     key = (lesson.owner, lesson.serial)
     name = pick(SURNAMES, seed, "surname", *key) + pick(GIVEN, seed, "given", *key)
