@@ -8,7 +8,8 @@ spooled to disk (hashed as it arrives) and cut into small documents of
 as it would the whole file:
 
 * MARCXML: the collection's opening tag (with its namespace declarations)
-  + N ``<record>`` elements + the closing tag.
+  + N ``<record>`` elements + the closing tag. A file with a DTD is not cut
+  (the reader refuses declared entities with its own reason).
 * Turtle: the prefix header + N top-level statements. Cutting is only safe
   when each statement stands alone, so the file is first scanned and cut
   only when every statement starts at column 0 and ends with " .", no blank
@@ -78,8 +79,8 @@ def marcxml_pieces(path: Path, per: int = PER_PIECE) -> Iterator[bytes] | None:
     with path.open("rb") as fh:
         head_block = fh.read(_BLOCK)
     opening = _COLLECTION.search(head_block)
-    if opening is None:
-        return None
+    if opening is None or b"<!doctype" in head_block[:opening.start()].lower():
+        return None  # a DTD (entities!) goes to the reader whole, which refuses it with its reason
     end = head_block.find(b">", opening.start())
     if end < 0:
         return None

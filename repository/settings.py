@@ -82,6 +82,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("HARVEST_RETRY_AFTER_MAX", 600.0, "Longest Retry-After (seconds) honoured; longer waits are cut to it.",
             float),
     Setting("HARVEST_MAX_BYTES", 64 * 1024 * 1024, "Largest response body (after decompression) accepted.", int),
+    Setting("HARVEST_MAX_FILE_BYTES", 8 * 1024**3, "Largest dump file (MARC, RDF) downloaded to disk.", int),
     Setting("HARVEST_DELAY", 0.0, "Pause in seconds between two requests to the same source.", float),
     Setting("HARVEST_OVERLAP", 3600, "Seconds an incremental OAI-PMH harvest reaches back before the last run.", int),
     Setting("HARVEST_STALE_AFTER", 3600, "Seconds without a heartbeat after which another host's harvest lock "

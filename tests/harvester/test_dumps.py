@@ -85,10 +85,12 @@ def test_marcxml_with_a_prefix_and_a_cut_off_last_record_loses_nothing(tmp_path:
     assert any(not isinstance(r, Record) for r in results)  # the cut-off record is rejected, not dropped
 
 
-def test_a_file_that_is_not_a_collection_is_not_cut(tmp_path: Path) -> None:
+def test_a_file_that_is_not_a_collection_or_has_a_dtd_is_not_cut(tmp_path: Path) -> None:
     one = (b'<record xmlns="http://www.loc.gov/MARC21/slim"><leader>00000nam a2200000 a 4500</leader>'
            b'</record>')
     assert marcxml_pieces(spooled(tmp_path, one)) is None
+    dtd = b'<?xml version="1.0"?><!DOCTYPE c [<!ENTITY x "y">]>' + marc_collection(2).split(b"?>", 1)[1]
+    assert marcxml_pieces(spooled(tmp_path, dtd)) is None
 
 
 def test_download_streams_a_file_above_the_page_cap_and_refuses_one_above_the_file_cap(server: Server) -> None:
