@@ -29,7 +29,7 @@ from typing import Any
 import msgspec
 from lxml import etree
 
-from harvester.http import FetchError, HttpClient, TooLarge
+from harvester.http import Ahead, FetchError, HttpClient, TooLarge
 from harvester.runner import HarvestFailed, Reporter
 from repository.ingest import record_document, store_results
 from repository.store import Store
@@ -177,6 +177,7 @@ class ListRecords:
         self.state: dict[str, Any] = {}
         self.pages = 0
         self.skipped = 0
+        self.ahead = Ahead()  # replaced by run_list's own, closed when the walk ends
 
     def first_params(self) -> dict[str, str]:
         params = {"verb": "ListRecords", "metadataPrefix": self.prefix}
@@ -200,50 +201,57 @@ class ListRecords:
                       "window_started": self.run.started.isoformat(), "token": None}
         self.store.checkpoint(self.run, self.state)
 
-    def fetch(self, params: dict[str, str]) -> tuple[etree._Element | None, bytes, str, int]:
-        """(root or None, bytes, url, status); a page that will not parse is fetched twice."""
+    def fetch(self, params: dict[str, str], number: int | None = None) -> tuple[etree._Element | None, bytes, str, int]:
+        """(root or None, bytes, url, status) of page ``number`` (default: the next); a page that will not
+        parse is fetched twice."""
+        number = self.pages + 1 if number is None else number
         for attempt in (1, 2):
             try:
                 response = self.client.get(self.source.location, params)
             except TooLarge as exc:
                 self.store.quarantine(self.source, self.run, "fetch", exc.reason, locator=exc.url or "")
-                raise HarvestFailed(f"page {self.pages + 1}: {exc.reason}") from None
+                raise HarvestFailed(f"page {number}: {exc.reason}") from None
             except FetchError as exc:
-                raise HarvestFailed(f"page {self.pages + 1}: {exc.reason}") from None
+                raise HarvestFailed(f"page {number}: {exc.reason}") from None
             try:
                 root, fixed = parse_page(response.content, self.client.max_bytes)
             except CrosswalkError as exc:
                 if not response.ok:
-                    self._refuse_http(response)
+                    self._refuse_http(response, number)
                 if attempt == 1:
                     continue
                 self.store.quarantine(self.source, self.run, "parse", f"page does not parse: {exc.reason}",
                                       locator=response.url, raw=response.content)
                 return None, response.content, response.url, response.status
             if fixed:
-                self.progress.error(f"page {self.pages + 1}: removed {fixed} invalid character(s) and re-parsed")
+                self.progress.error(f"page {number}: removed {fixed} invalid character(s) and re-parsed")
             if not is_oai_response(root):
                 if not response.ok:
-                    self._refuse_http(response)
+                    self._refuse_http(response, number)
                 self.store.quarantine(self.source, self.run, "parse", "not an OAI-PMH response",
                                       locator=response.url, raw=response.content)
                 return None, response.content, response.url, response.status
             return root, response.content, response.url, response.status
         raise AssertionError("unreachable")
 
-    def _refuse_http(self, response: Any) -> None:
+    def _refuse_http(self, response: Any, number: int) -> None:
         """A non-2xx answer that is not an OAI-PMH response (4xx bodies may carry OAI errors)."""
         self.store.quarantine(self.source, self.run, "fetch", f"HTTP {response.status}", locator=response.url,
                               raw=response.content[:65536])
-        raise HarvestFailed(f"page {self.pages + 1}: HTTP {response.status} from {response.url}")
+        raise HarvestFailed(f"page {number}: HTTP {response.status} from {response.url}")
 
     def run_list(self) -> None:
+        """Walk the list page by page; the next page is fetched (Ahead) while this one is mapped and stored."""
+        with Ahead() as self.ahead:
+            self._run_list()
+
+    def _run_list(self) -> None:
         seen: set[str] = set()
         restarts = 0
         while True:
             token = self.state.get("token")
             params = {"verb": "ListRecords", "resumptionToken": token} if token else self.first_params()
-            root, data, url, status = self.fetch(params)
+            root, data, url, status = self.ahead.take(token, lambda params=params: self.fetch(params))
             if root is None:
                 recovered = _TOKEN.search(data)
                 next_token = recovered.group(1).decode("utf-8", "replace") if recovered else None
@@ -275,6 +283,9 @@ class ListRecords:
                 raise HarvestFailed(f"OAI-PMH error {text}")
             if status != 200 and not page.records:
                 raise HarvestFailed(f"HTTP {status} from {url}")
+            if page.token and page.token not in seen:
+                following = {"verb": "ListRecords", "resumptionToken": page.token}
+                self.ahead.start(page.token, lambda p=following, n=self.pages + 2: self.fetch(p, n))
             self.store_page(page)
             if page.token and page.token in seen:
                 self.state["token"] = None

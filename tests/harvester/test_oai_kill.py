@@ -74,7 +74,10 @@ def test_killed_harvest_resumes_to_the_clean_result(
     try:
         assert served_page.wait(30), proc.stderr.read() if proc.poll() is not None and proc.stderr else ""
         if page == 1:
-            assert hold.wait(30)  # killed while fetching the next page
+            assert hold.wait(30)  # killed while fetching the next page (asked for while page 1 is stored)
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and (store.last_run(NAME).checkpoint or {}).get("token") != chain[0]:
+                time.sleep(0.02)
         else:
             time.sleep(random.uniform(0, 0.05))  # killed anywhere between storing page k and asking for k+1
     finally:
