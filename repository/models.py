@@ -158,6 +158,7 @@ class RecordRow(Base):
         one_of("review_status", REVIEW_STATUSES),
         Index(None, "datestamp", "id"),  # keyset pagination and OAI-PMH from/until
         Index(None, "review_status", "source_level", "deleted", "datestamp"),  # dashboard, review backlog (0004)
+        Index(None, "source_id", "id"),  # one source's records in id order: checks after a harvest (0005)
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)  # = Record.id

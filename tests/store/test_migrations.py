@@ -36,7 +36,7 @@ def snapshot(store: Store) -> dict[str, object]:
 def test_upgrade_empty_database_to_head(empty_store: Store) -> None:
     assert empty_store.revision() is None
     empty_store.init()
-    assert empty_store.revision() == head() == "0004"
+    assert empty_store.revision() == head() == "0005"
     with empty_store.engine.connect() as conn:
         assert TABLES | {"alembic_version"} == set(inspect(conn).get_table_names())
 
