@@ -21,7 +21,9 @@
    search with free text + grade + subject filters (the API always counts its
    facets: stage, grade, subject, edition, volume, resource_type, source_level,
    sources, honours, has_video) from a fixed list of realistic queries; then
-   the constant endpoint. Prints p50/p95/p99 latency, requests/s, 5xx and
+   the constant endpoint. Prints p50/p95/p99 latency, requests/s, the server's
+   CPU per request (user + system time of its processes over the load, from
+   /proc: the figure other work on a shared machine disturbs least), 5xx and
    other errors for both and the search/ceiling ratios.
 
 The clients run in this process (Python threads) on the same 2 cores as the
@@ -50,7 +52,7 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.machine import machine, percentile  # noqa: E402
-from benchmarks.serving import HOST, free_port, wait_ready  # noqa: E402
+from benchmarks.serving import HOST, free_port, process_tree, wait_ready  # noqa: E402
 from harvester.processes import stop_process  # noqa: E402
 from repository.server import SERVERS, choose, workers_for  # noqa: E402
 from repository.settings import Settings  # noqa: E402
@@ -143,9 +145,31 @@ def load(port: int, paths: list[str], clients: int, seconds: float, max_requests
             "max_ms": max(flat) if flat else float("nan"), **counts}
 
 
+def tree_cpu_seconds(root: int) -> float:
+    """User + system CPU of a server and its worker processes (from /proc/<pid>/stat; 0 for gone ones)."""
+    total = 0
+    for pid in process_tree(root):
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def measured_load(server: subprocess.Popen, port: int, paths: list[str], args: argparse.Namespace) -> dict:
+    """load() plus the server's CPU per request: what other work on a shared machine disturbs least."""
+    before = tree_cpu_seconds(server.pid)
+    result = load(port, paths, args.clients, args.seconds, args.max_requests)
+    cpu = tree_cpu_seconds(server.pid) - before
+    result["server_cpu_ms"] = cpu * 1000 / result["requests"] if result["requests"] else float("nan")
+    return result
+
+
 def show(label: str, r: dict) -> None:
     print(f"{label}: {r['requests']:,} requests in {r['seconds']:.1f} s = {r['rps']:,.0f} req/s; "
           f"p50 {r['p50_ms']:.1f} ms, p95 {r['p95_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms, max {r['max_ms']:.0f} ms; "
+          f"server CPU {r['server_cpu_ms']:.2f} ms/request; "
           f"5xx {r['5xx']}, 4xx {r['4xx']}, connection errors {r['errors']}")
 
 
@@ -220,14 +244,15 @@ def main() -> None:
               f"zero-hit {sum(t == 0 for t in totals)}")
         shape = f"{threads} threads" if server == "waitress" else f"{workers} processes × {threads} threads"
         print(f"{args.clients} keep-alive clients, {args.seconds:.0f} s per server, {server} ({shape})")
-        search = load(port, paths, args.clients, args.seconds, args.max_requests)
+        search = measured_load(search_server, port, paths, args)
         show("search   /api/search    ", search)
-        ceiling = load(ceiling_port, ["/"], args.clients, args.seconds, args.max_requests)
+        ceiling = measured_load(ceiling_server, ceiling_port, ["/"], args)
         show("ceiling  constant JSON  ", ceiling)
         ratio_rps = search["rps"] / ceiling["rps"]
         ratio_p50 = search["p50_ms"] / ceiling["p50_ms"]
         print(f"search/ceiling: throughput {ratio_rps:.3f} ({1 / ratio_rps:,.1f}× fewer req/s), "
-              f"p50 latency {ratio_p50:,.1f}×, p95 {search['p95_ms'] / ceiling['p95_ms']:,.1f}×")
+              f"p50 latency {ratio_p50:,.1f}×, p95 {search['p95_ms'] / ceiling['p95_ms']:,.1f}×, "
+              f"server CPU per request {search['server_cpu_ms'] / ceiling['server_cpu_ms']:,.1f}×")
         if args.no_record:
             return
         with RESULTS.open("a", encoding="utf-8") as out:

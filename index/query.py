@@ -159,8 +159,12 @@ def _merge_weak(groups: list[list[Alternative]]) -> list[tuple[list[Alternative]
     return out
 
 
+@lru_cache(maxsize=1024)
 def analyse_query(text: str) -> AnalysedQuery:
-    """Parse and analyse the user's text once, for any backend."""
+    """Parse and analyse the user's text once, for any backend.
+
+    Cached (the result is immutable; ~50 µs of segmenting, synonyms and pinyin saved per repeated query):
+    the same queries come back page after page and user after user. Text the user must fix raises every time."""
     plain, phrase_texts = split_query(text)
     expanded = expand_words(words(plain[:MAX_QUERY_CHARS]))
     content = [g for g in expanded if len(g[0]) > 1 or g[0][0] not in STOPWORDS]
@@ -219,9 +223,15 @@ def _search_view(text: str) -> str:
     return view.lower() if len(view.lower()) == len(view) else view
 
 
-def _spans(view: str, terms: Iterable[str]) -> list[tuple[int, int]]:
+@lru_cache(maxsize=1024)
+def _search_terms(terms: tuple[str, ...]) -> tuple[str, ...]:
+    """The terms worth marking, longest first: sorted once per query, not twice per hit."""
+    return tuple(sorted({t for t in terms if t and not (t.isascii() and len(t) < 2)}, key=len, reverse=True))
+
+
+def _spans(view: str, terms: tuple[str, ...]) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
-    for term in sorted({t for t in terms if t and not (t.isascii() and len(t) < 2)}, key=len, reverse=True):
+    for term in _search_terms(terms):
         start = view.find(term)
         while start != -1:
             spans.append((start, start + len(term)))
@@ -259,7 +269,7 @@ def highlight(text: str | None, terms: Iterable[str], max_chars: int = 120) -> s
     """HTML-escaped fragment of `text` (≤ max_chars) around the first match,
     matches wrapped in <mark>; the text's start when nothing matches."""
     text = (text or "")[:4000]
-    spans = _spans(_search_view(text), terms)
+    spans = _spans(_search_view(text), tuple(terms))
     start = 0
     if spans and spans[0][0] > max_chars // 3 and len(text) > max_chars:
         start = min(spans[0][0] - max_chars // 4, len(text) - max_chars)

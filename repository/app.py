@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Flask, jsonify
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from werkzeug.exceptions import HTTPException
 
 import web
@@ -12,6 +13,16 @@ from repository.settings import Settings
 from repository.store import Store
 
 WEB_ROOT = Path(web.__file__).resolve().parent
+
+
+class SessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, minus building its signer for a request that sent no session cookie
+    (every API and anonymous request): the answer is the same new empty session."""
+
+    def open_session(self, app: Flask, request) -> SecureCookieSession | None:  # noqa: ANN001
+        if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
+            return self.session_class()
+        return super().open_session(app, request)
 
 
 def create_app(settings: Settings | None = None, *, store: Store | None = None) -> Flask:
@@ -29,6 +40,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
         JSON_AS_ASCII=False,
     )
     app.json.ensure_ascii = False
+    app.session_interface = SessionInterface()
     if settings["SITE_PROXY_HOPS"] > 0:  # trust X-Forwarded-* from that many proxies, no more
         from werkzeug.middleware.proxy_fix import ProxyFix
 

@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import quote
 
 import msgspec
-from flask import Blueprint, Response, current_app, jsonify, redirect, request, url_for
+from flask import Blueprint, Response, current_app, has_request_context, jsonify, redirect, request, url_for
 
 from index.backend import Hit, QuerySyntaxError
 from repository import openapi
@@ -50,12 +50,13 @@ def search() -> Response | tuple[Response, int]:
         return error(400, "query_syntax", user_message(exc), parameter="q", position=exc.position)
     locale = current_locale()
     urls = WorkUrls()
+    labels = Labels(locale)
     return json_response({
         "total": result.total, "page": state.page, "page_size": state.page_size,
         "pages": -(-result.total // state.page_size), "sort": state.sort, "q": state.q,
         "filters": {name: list(values) for name, values in state.filters.items()},
-        "hits": [hit_json(hit, locale, urls) for hit in result.hits],
-        "facets": {name: [{"value": v, "label": label(name, v, locale), "count": n} for v, n in values]
+        "hits": [hit_json(hit, locale, urls, labels) for hit in result.hits],
+        "facets": {name: [{"value": v, "label": labels(name, v), "count": n} for v, n in values]
                    for name, values in result.facets.items() if name in facets},
     })
 
@@ -66,22 +67,49 @@ def json_response(payload: dict[str, Any]) -> Response:
 
 
 class WorkUrls:
-    """A work's API and page URLs, routed once per request rather than twice per hit."""
+    """A work's API and page URLs, routed once per site address rather than twice per hit."""
 
     SAFE = "!$&'()*+,/:;=@"
     """What Werkzeug's path converter leaves unquoted (werkzeug.routing.converters.BaseConverter.to_url)."""
 
     def __init__(self) -> None:
-        self.api = url_for("api.work", work_id="x", _external=True)[:-1]
-        self.page = url_for("pages.work", work_id="x", _external=True)[:-1]
+        # Per app, (scheme, host, script root) → (API prefix, page prefix): nothing else changes an external URL.
+        prefixes = current_app.extensions.setdefault("huiju.work_url_prefixes", {})
+        key = (request.scheme, request.host, request.root_path) if has_request_context() else None
+        found = prefixes.get(key) if key else None
+        if found is None:
+            found = (url_for("api.work", work_id="x", _external=True)[:-1],
+                     url_for("pages.work", work_id="x", _external=True)[:-1])
+            if key and len(prefixes) < 64:  # a handful of addresses per site; never grows without bound
+                prefixes[key] = found
+        self.api, self.page = found
 
     def __call__(self, work_id: str) -> tuple[str, str]:
         quoted = quote(work_id, safe=self.SAFE)
         return self.api + quoted, self.page + quoted
 
 
-def hit_json(hit: Hit, locale: str | None = None, urls: WorkUrls | None = None) -> dict[str, Any]:
+class Labels:
+    """label() remembered for one answer: its hits repeat the same few stages, grades and subjects."""
+
+    def __init__(self, locale: str | None) -> None:
+        self.locale = locale
+        self.known: dict[tuple[str, Any], str] = {}
+
+    def __call__(self, facet: str, value: Any) -> str:
+        if not isinstance(value, str | int):  # bool is an int; anything else (a list?) is labelled as it comes
+            return label(facet, value, self.locale)
+        key = (facet, value)
+        found = self.known.get(key)
+        if found is None:
+            found = self.known[key] = label(facet, value, self.locale)
+        return found
+
+
+def hit_json(hit: Hit, locale: str | None = None, urls: WorkUrls | None = None,
+             labels: Labels | None = None) -> dict[str, Any]:
     f = hit.fields
+    labels = labels or Labels(locale)
     api_url, html_url = (urls or WorkUrls())(hit.id)
     out: dict[str, Any] = {
         "id": hit.id, "title": hit.title, "title_html": hit.title_html, "snippet_html": hit.snippet,
@@ -90,7 +118,7 @@ def hit_json(hit: Hit, locale: str | None = None, urls: WorkUrls | None = None) 
     }
     for key in ("stage", "grade", "subject", "edition", "volume", "resource_type", "source_level"):
         if key in f:
-            out[key] = {"code": f[key], "label": label(key, f[key], locale)}
+            out[key] = {"code": f[key], "label": labels(key, f[key])}
     for key in ("chapter_path", "class_hour", "duration", "quality", "honours", "sources", "members_count",
                 "datestamp", "format", "has_video"):
         if key in f:
