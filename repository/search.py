@@ -8,7 +8,9 @@ Elasticsearch when a deployment outgrows one machine.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from importlib import import_module
 from typing import Any
 
@@ -47,12 +49,25 @@ def work_view(work: Work, canonical: Record) -> Record:
     return work_record(work.data) if work.data else canonical
 
 
+@contextmanager
+def frozen_heap() -> Iterator[None]:
+    """The objects alive before a long batch (vocabularies, the segmenter's and pinyin dictionaries, a
+    dedupe's state) left out of the cyclic GC meanwhile: its full collections would only rescan them, a
+    tenth of a reindex's time. Objects made during the batch are collected as usual."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
 def documents(works: Iterable[tuple[Work, Record, list[Record]]]) -> Iterator[dict[str, Any]]:
-    for work, canonical, members in works:
-        yield work_document(
-            work.id, work_view(work, canonical), members,
-            extra={"review_status": "approved" if work.published else "pending", "datestamp": work.datestamp},
-        )
+    with frozen_heap():
+        for work, canonical, members in works:
+            yield work_document(
+                work.id, work_view(work, canonical), members,
+                extra={"review_status": "approved" if work.published else "pending", "datestamp": work.datestamp},
+            )
 
 
 PENDING = "search.pending"

@@ -3,12 +3,17 @@
 Another live record of the *same source* in the same work is a probable
 duplicate (the platform published the lesson twice): warn, naming it. Records
 of other sources in the work are the normal federation case (republications):
-pass, with their number, and the review page shows them side by side. Before
-dedupe has grouped the record, nothing can be said yet (pass, "not grouped").
+pass, with their number, and the review page shows them side by side.
+
+Before dedupe has grouped the record nothing can be said yet, so the runner
+does not run this check on it (``grouped``): the harvest's checks would store
+a result that the dedupe right after makes due again. A record that has a
+result and then loses its work is checked again (pass, "not grouped").
 
 The stored result depends on the grouping, not only on the record's text, so
 its key is the content hash plus the work id and its size: a new dedupe that
-moves the record, or adds members to its work, makes it due again.
+moves the record, or adds members to its work, makes it due again. The check
+reads only the grouping, never the record itself.
 """
 
 from __future__ import annotations
@@ -28,7 +33,11 @@ def key(row: Row, context: Context) -> str:
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
-def check(record: Record, row: Row, context: Context) -> Result:
+def grouped(row: Row) -> bool:
+    return row.work_id is not None
+
+
+def check(record: Record | None, row: Row, context: Context) -> Result:
     if row.work_id is None:
         return Result.of([Finding("duplicate.not_grouped", outcome="pass")])
     others = [(rid, sid) for rid, sid in context.members.get(row.work_id, []) if rid != row.id]

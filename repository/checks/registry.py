@@ -23,7 +23,8 @@ CHECKS: tuple[Check, ...] = (
     Check("title", title.check, title.CODES),
     Check("sensitive", sensitive.check, sensitive.CODES),
     Check("technical", technical.check, technical.CODES),
-    Check("duplicate", duplicate.check, duplicate.CODES, key=duplicate.key),
+    Check("duplicate", duplicate.check, duplicate.CODES, key=duplicate.key, reads_record=False,
+          applies=duplicate.grouped),
     Check("link", _link, links.CODES, network=True),
 )
 BY_NAME = {check.name: check for check in CHECKS}

@@ -2,8 +2,11 @@
 
 A page of records at a time (keyset on id): read the rows' hashes and the
 stored results' keys, run only the checks whose key changed (a new or edited
-record, a record dedupe moved), decode only those records, check their links
-in parallel when asked, and upsert the results in one statement per page.
+record, a record dedupe moved), decode only the records a due check reads (the
+duplicate check, all that is due after a dedupe, reads none), check their
+links in parallel when asked, and upsert the results in one statement per page.
+A check that does not apply to a row yet (the duplicate check before dedupe)
+is not run and stores nothing, unless an older result of it must be replaced.
 ``everything=True`` re-checks regardless (what `huiju checks run --all` does,
 e.g. to re-test links that were alive last week).
 """
@@ -87,7 +90,7 @@ def run_checks(
         due = _due(store, rows, checks, context, everything)
         report.seen += len(rows)
         if due:
-            results = _run_page(store, rows, due, checks, context, local, checker)
+            results = _run_page(store, rows, due, context, local, checker)
             _save(store, results)
             report.checked += len(due)
             report.outcomes.update((name, outcome) for _rid, name, outcome, _d, _k in results)
@@ -157,46 +160,59 @@ def _members(store: Store, rows: list[Row]) -> dict[str, list[tuple[str, int]]]:
     for start in range(0, len(works), 1000):
         with store.session() as s:
             for rid, sid, wid in s.execute(select(c.id, c.source_id, c.work_id).where(
-                    c.work_id.in_(works[start:start + 1000]), c.deleted.is_(False))):
+                    c.work_id.in_(works[start:start + 1000]), c.deleted.is_(False))).all():
                 members.setdefault(wid, []).append((rid, sid))
     return members
 
 
-def _due(store: Store, rows: list[Row], checks: tuple[Check, ...], context: Context,
-         everything: bool) -> dict[str, list[Check]]:
-    """Record id -> the checks whose stored result is missing or was made for other content."""
-    stored: dict[tuple[str, str], str] = {}
-    if not everything:
-        with store.session() as s:
-            stored = {(rid, name): key for rid, name, key in s.execute(
-                select(_checks.c.record_id, _checks.c.name, _checks.c.content_hash)
-                .where(_checks.c.record_id.in_([r.id for r in rows])))}
-    due: dict[str, list[Check]] = {}
+Due = dict[str, list[tuple[Check, str]]]
+"""Record id -> [(check, the key its new result is stored under)]."""
+
+
+def _due(store: Store, rows: list[Row], checks: tuple[Check, ...], context: Context, everything: bool) -> Due:
+    """The checks whose stored result is missing or was made for other content (all of them when
+    ``everything``), leaving out those that do not apply to the row and have no result to replace."""
+    query = (select(_checks.c.record_id, _checks.c.name, _checks.c.content_hash)
+             .where(_checks.c.record_id.in_([r.id for r in rows])))
+    if everything:  # only whether a result exists matters, and only for checks that may not apply
+        query = query.where(_checks.c.name.in_([c.name for c in checks if c.applies is not None]))
+    with store.session() as s:
+        stored: dict[tuple[str, str], str] = {(rid, name): key for rid, name, key in s.execute(query).all()}
+    due: Due = {}
     for row in rows:
-        todo = [c for c in checks if everything or stored.get((row.id, c.name)) != c.key_of(row, context)]
+        todo = []
+        for check in checks:
+            old = stored.get((row.id, check.name))
+            if old is None and check.applies is not None and not check.applies(row):
+                continue
+            key = check.key_of(row, context)
+            if everything or old != key:
+                todo.append((check, key))
         if todo:
             due[row.id] = todo
     return due
 
 
-def _run_page(store: Store, rows: list[Row], due: dict[str, list[Check]], checks: tuple[Check, ...],
-              context: Context, local: dict[int, Local],
+def _run_page(store: Store, rows: list[Row], due: Due, context: Context, local: dict[int, Local],
               checker: LinkChecker | None) -> list[tuple[str, str, str, str, str]]:
     """(record id, check name, outcome, detail, key) for every due check of the page."""
-    with store.session() as s:
-        records = {rid: from_json(data) for rid, data in s.execute(
-            select(_records.c.id, _records.c.data).where(_records.c.id.in_(list(due))))}
+    reading = [rid for rid, todo in due.items() if any(c.reads_record for c, _key in todo)]
+    records = {}
+    if reading:
+        with store.session() as s:
+            records = {rid: from_json(data) for rid, data in s.execute(
+                select(_records.c.id, _records.c.data).where(_records.c.id.in_(reading))).all()}
     by_id = {r.id: r for r in rows}
     if checker is not None:
         wanted = [(rid, records[rid].url, local.get(by_id[rid].source_id, False))
-                  for rid, todo in due.items() if any(c.network for c in todo)]
+                  for rid, todo in due.items() if any(c.network for c, _key in todo)]
         context.links = checker.check_many(wanted)
     results = []
     for rid, todo in due.items():
-        record, row = records[rid], by_id[rid]
-        for check in todo:
+        record, row = records.get(rid), by_id[rid]
+        for check, key in todo:
             result = _safely(check, record, row, context)
-            results.append((rid, check.name, result.outcome, result.detail(), check.key_of(row, context)))
+            results.append((rid, check.name, result.outcome, result.detail(), key))
     return results
 
 
@@ -233,8 +249,9 @@ def _save(store: Store, results: list[tuple[str, str, str, str, str]]) -> None:
     SQLAlchemy's per-value processing would be half the run's time)."""
     sql, order = _upsert_sql(store)
     now = driver_datetime(store.dialect)(utcnow())
-    rows = [(rid, name, outcome, detail, key, now) for rid, name, outcome, detail, key in results]
-    if order != tuple(range(len(_COLUMNS))):
-        rows = [tuple(row[i] for i in order) for row in rows]
+    if order == tuple(range(len(_COLUMNS))):
+        rows = [(*result, now) for result in results]
+    else:
+        rows = [tuple((*result, now)[i] for i in order) for result in results]
     with store.session(write=True) as s:
         s.connection().exec_driver_sql(sql, rows)  # type: ignore[arg-type]

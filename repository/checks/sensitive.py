@@ -37,9 +37,14 @@ class TermList:
         return cls(tuple(squeezed), pattern)
 
     def find(self, text: str) -> list[str]:
-        if self.pattern is None or not text:
+        return self.find_squeezed([squeeze(text)])
+
+    def find_squeezed(self, texts: list[str]) -> list[str]:
+        """The terms in already squeezed texts, first found first, each once. One regex pass over all of
+        them joined by NUL: squeezing removes NUL, so no term spans two texts."""
+        if self.pattern is None:
             return []
-        return list(dict.fromkeys(self.pattern.findall(squeeze(text))))
+        return list(dict.fromkeys(self.pattern.findall("\0".join(texts))))
 
 
 def read_terms(path: Path) -> list[str]:
@@ -69,9 +74,7 @@ def texts(record: Record) -> list[str]:
 
 def check(record: Record, row: Row, context: Context) -> Result:
     terms: TermList = context.terms or load_terms()
-    found: list[str] = []
-    for text in texts(record):
-        found += [t for t in terms.find(text) if t not in found]
+    found = terms.find_squeezed([context.squeeze(text) for text in texts(record)])
     if not found:
         return Result.of([])
     return Result.of([Finding("sensitive.term", {"terms": found[:MAX_REPORTED]})])

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from repository.checks.base import WARN, Context, Finding, Result, Row, squeeze
+from repository.checks.base import WARN, Context, Finding, Result, Row, folded, squeeze
 from schemas.record import Record
 from schemas.text import fold
 
@@ -29,13 +29,13 @@ MIN_DESCRIPTION = 10  # no minimum title: 春 and 力 are real lesson names
 def is_placeholder(text: str, bare: str | None = None) -> bool:
     """Stock text, in any spelling ("暂无简介。", "【暂無簡介】"), digits only, or nothing but punctuation."""
     bare = squeeze(text) if bare is None else bare
-    return not bare or bare in PLACEHOLDERS or fold(text) in PLACEHOLDERS or bare.isdigit()
+    return not bare or bare in PLACEHOLDERS or folded(text) in PLACEHOLDERS or bare.isdigit()
 
 
 def check(record: Record, row: Row, context: Context) -> Result:
     findings: list[Finding] = []
     title, description = record.title.strip(), (record.description or "").strip()
-    bare_title, bare_description = squeeze(title), squeeze(description)
+    bare_title, bare_description = context.squeeze(title), context.squeeze(description)
     if is_placeholder(title, bare_title):
         findings.append(Finding("title.placeholder", {"text": title[:40]}))
     if FILE_NAME.search(title):

@@ -37,8 +37,14 @@ def volume_known(code: str) -> bool:
         number.isdigit() and (base in vocabulary("volumes").entries or base == "book"))
 
 
+@cache
+def _grades() -> dict[int, dict]:
+    """schemas.vocab.grade_entries builds its dict on every call; the vocabulary files do not change."""
+    return grade_entries()
+
+
 def grade_fits(grade: int, stage: str | None, system: str | None) -> bool:
-    entry = grade_entries().get(grade)
+    entry = _grades().get(grade)
     if entry is None:
         return False
     if stage is None or entry.get("stage") == stage:

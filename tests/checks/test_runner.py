@@ -20,6 +20,8 @@ from repository.store import Store
 from tests.checks.conftest import lesson
 
 OFFLINE = [name for name in NAMES if name != "link"]
+UNGROUPED = [name for name in OFFLINE if name != "duplicate"]
+"""What a record gets before dedupe gives it a work: the duplicate check has nothing to say yet."""
 
 
 def settings(**overrides: Any) -> Settings:
@@ -42,18 +44,19 @@ def test_new_records_are_checked_once_and_changed_ones_again(store: Store) -> No
     report = run_checks(store, settings())
     assert (report.seen, report.checked) == (3, 3)
     results = stored(store)
-    assert len(results) == 3 * len(OFFLINE)  # no link check unless asked
+    assert len(results) == 3 * len(UNGROUPED)  # no link check unless asked, no duplicate check before dedupe
     by_record = {r.source_record_id: r.id for r in [lesson(n) for n in (1, 2, 3)]}
     bad = results[(by_record["lesson-2"], "title")]
     assert bad.outcome == "fail" and json.loads(bad.detail)[0]["code"] == "title.description_placeholder"
     assert results[(by_record["lesson-3"], "sensitive")].outcome == "fail"
-    assert all(results[(by_record["lesson-1"], n)].outcome == "pass" for n in OFFLINE)
+    assert all(results[(by_record["lesson-1"], n)].outcome == "pass" for n in UNGROUPED)
 
     assert run_checks(store, settings()).checked == 0  # nothing changed
     add(store, "school", [lesson(2)])  # the platform fixed the description
     again = run_checks(store, settings())
     assert again.checked == 1 and stored(store)[(by_record["lesson-2"], "title")].outcome == "pass"
     assert run_checks(store, settings(), everything=True).checked == 3
+    assert len(stored(store)) == 3 * len(UNGROUPED)
 
 
 def test_scope_by_source_and_ids(store: Store) -> None:
@@ -71,7 +74,7 @@ def test_duplicate_results_follow_dedupe(store: Store) -> None:
     add(store, "a", [lesson(1), lesson(2)])
     run_checks(store, settings())
     ids = [msgspec.structs.replace(lesson(n), source="a", id="").id for n in (1, 2)]
-    assert stored(store)[(ids[0], "duplicate")].outcome == "pass"
+    assert (ids[0], "duplicate") not in stored(store)  # not grouped yet: dedupe will say
     with store.session(write=True) as s:  # what dedupe does when it groups the two into one work
         from repository.models import Work
 
@@ -82,6 +85,14 @@ def test_duplicate_results_follow_dedupe(store: Store) -> None:
     assert report.checked == 2 and set(report.outcomes) == {("duplicate", "warn")}
     assert json.loads(stored(store)[(ids[0], "duplicate")].detail)[0] == {
         "code": "duplicate.same_source", "n": 1, "records": [ids[1]]}
+    with store.session(write=True) as s:  # dedupe takes the second record out of every work
+        s.execute(update(RecordRow).where(RecordRow.id == ids[1]).values(work_id=None))
+    report = run_checks(store, settings())
+    assert report.checked == 2 and set(report.outcomes) == {("duplicate", "pass")}
+    after = stored(store)
+    assert after[(ids[0], "duplicate")].detail == ""  # alone in its work now
+    assert json.loads(after[(ids[1], "duplicate")].detail) == [{"code": "duplicate.not_grouped"}]  # not stale
+    assert run_checks(store, settings()).checked == 0
 
 
 def test_links_are_checked_when_asked_and_private_only_for_local_sources(store: Store, http_site: Any) -> None:
@@ -128,7 +139,7 @@ def test_a_harvest_checks_what_it_stored(store: Store, tmp_path: Path) -> None:
     run = harvest_source(store, "library", settings=settings())
     assert run.status == "succeeded" and run.added == 1
     results = stored(store)
-    assert {name for _rid, name in results} == set(OFFLINE)
+    assert {name for _rid, name in results} == set(UNGROUPED)
     assert next(c for (_r, n), c in results.items() if n == "sensitive").outcome == "fail"
 
 
@@ -142,7 +153,7 @@ def test_five_thousand_records_in_a_few_seconds(store: Store) -> None:
     print(f"\n{store.dialect}: offline checks on 5,000 records: {took:.2f} s")
     assert report.checked == 5000 and took < 20  # a few seconds here; generous for a shared, noisy machine
     with store.session() as s:
-        assert s.scalar(select(func.count()).select_from(RecordCheck)) == 5000 * len(OFFLINE)
+        assert s.scalar(select(func.count()).select_from(RecordCheck)) == 5000 * len(UNGROUPED)
     started = time.monotonic()
     assert run_checks(store, settings()).checked == 0
     assert time.monotonic() - started < 5
@@ -175,4 +186,5 @@ def test_queue_queries_on_both_databases(store: Store) -> None:
         flags = results.flags_for(s, ids)
         assert flags == {ids[0]: [], ids[1]: [("title", "fail")], ids[2]: [("technical", "warn")]}
         table = results.table_for(s, ids[:2])
-        assert table.names == OFFLINE and table.cells[ids[1]]["title"].findings[0][0] == "title.description_placeholder"
+        assert table.names == UNGROUPED
+        assert table.cells[ids[1]]["title"].findings[0][0] == "title.description_placeholder"

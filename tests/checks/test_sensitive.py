@@ -47,3 +47,27 @@ def test_an_unreadable_list_is_a_clear_error(tmp_path: Path) -> None:
         sensitive.load_terms(str(bad))
     with pytest.raises(ValueError, match="missing.txt"):
         sensitive.load_terms(str(tmp_path / "missing.txt"))
+
+
+def test_terms_never_span_two_fields_and_are_reported_once_in_order() -> None:
+    """The fields are screened in one regex pass over their squeezed texts joined by NUL."""
+    assert run(lesson(title="勾股定理 请加", description="微信群里讨论勾股定理的多种证明方法。")).outcome == "pass"
+    found = run(lesson(title="代写 加微信", keywords=["加微信", "有偿代写"])).findings[0].args
+    assert found == {"terms": ["代写", "加微信", "有偿"]}
+
+
+def test_squeeze_is_fold_without_noise_for_every_character() -> None:
+    """The regex and the NFKC shortcut (full-width punctuation replaced before fold) change nothing:
+    the reference is fold() followed by deleting every BMP character of categories P, S, Z and C."""
+    import unicodedata
+
+    from repository.checks.base import folded, squeeze
+    from schemas.text import fold
+
+    noise = dict.fromkeys(cp for cp in range(0x10000) if unicodedata.category(chr(cp))[0] in "PSZC")
+    every = [chr(cp) for cp in range(0x30000) if not 0xD800 <= cp < 0xE000]  # no lone surrogates in UTF-8 text
+    samples = ["".join(every[start:start + 512]) for start in range(0, len(every), 512)]
+    samples += ["勾股定理（第１课时）：证明…　扫码添加ＱＱ！", "Ⅻ ｆｉｌｅ ㍿ …… （（", "A\u0301，\u0301", ""]
+    for text in samples:
+        assert squeeze(text) == fold(text).translate(noise), text[:20]
+        assert folded(text) == fold(text), text[:20]

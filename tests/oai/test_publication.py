@@ -57,6 +57,7 @@ def test_publication_follows_review_and_moves_the_datestamp(pipeline: Pipeline) 
     assert work(pipeline, pipeline.work_of(lesson(2))).published  # lesson 2 approved too
 
 
+@pytest.mark.parametrize("backend", BACKENDS, indirect=True)
 def test_review_changes_are_audited_once(pipeline: Pipeline) -> None:
     pipeline.load([lesson(n) for n in range(3)])
     pipeline.dedupe()
@@ -74,6 +75,7 @@ def test_review_changes_are_audited_once(pipeline: Pipeline) -> None:
         approve_source(pipeline.store, "nobody", actor="x")
 
 
+@pytest.mark.parametrize("backend", BACKENDS, indirect=True)
 def test_sets_follow_content_and_sources(pipeline: Pipeline) -> None:
     pipeline.load([lesson(4)])
     pipeline.dedupe()
