@@ -10,13 +10,18 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
-from functools import cache
+from functools import cache, lru_cache
 
 from schemas.record import Curriculum, Edition, Term, Unmapped
 from schemas.text import clean, fold, to_simplified
 from schemas.vocab import grade_entries, load_data, vocabulary
 
 CN_DIGITS = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+
+
+_memo = lru_cache(maxsize=8192)
+"""For the pure normalisers of short strings below: vocabularies are fixed for the process, results are
+immutable (frozen Terms, tuples, str), and a harvest asks for the same few hundred labels again and again."""
 
 
 def chinese_number(text: str) -> int | None:
@@ -35,6 +40,7 @@ def chinese_number(text: str) -> int | None:
     return None
 
 
+@_memo
 def _term(vocab_name: str, text: str | None) -> Term | None:
     if not text or not clean(text):
         return None
@@ -43,6 +49,7 @@ def _term(vocab_name: str, text: str | None) -> Term | None:
     return vocab.term(code) if code else None
 
 
+@_memo
 def normalise_stage(text: str | None) -> tuple[Term | None, str | None]:
     """Stage term and school system ("5-4"/"6-3") if the label names one."""
     if not text:
@@ -60,6 +67,7 @@ def normalise_stage(text: str | None) -> tuple[Term | None, str | None]:
     return (vocabulary("stages").term(code) if code else None), system
 
 
+@_memo
 def normalise_grade(text: str | None, school_system: str | None = None) -> int | None:
     """Grade number 1-12. 初一 is 7 under 六三制 (the default) and 6 under 五四制."""
     if not text:
@@ -99,6 +107,7 @@ def _bands() -> dict[str, str]:
     return {fold(k): v for k, v in load_data("grades")["bands"].items() if not k.startswith("_")}
 
 
+@_memo
 def grade_band_stage(text: str | None) -> str | None:
     """Stage code for grade bands such as 一至二年级 or 水平二 (no single grade)."""
     if not text:
@@ -106,10 +115,12 @@ def grade_band_stage(text: str | None) -> str | None:
     return _bands().get(fold(text))
 
 
+@_memo
 def grade_label(number: int) -> str:
     return grade_entries()[number]["zh"]
 
 
+@_memo
 def stage_of_grade(number: int, school_system: str | None) -> str:
     if number == 6 and school_system == "5-4":
         return "junior"
@@ -134,6 +145,7 @@ def _ascii_slug(text: str) -> str:
     return "".join(p[0] for p in lazy_pinyin(text, style=Style.NORMAL) if p and p[0].isalnum())
 
 
+@_memo
 def normalise_edition(text: str | None) -> Edition | None:
     """Parse 人教A版, 人教版（PEP）（主编：吴欣）, 部编版 … into an Edition."""
     if not text or not clean(text):
@@ -181,6 +193,7 @@ _VOLUME_BOOK = re.compile(r"^第([一二三四五六七八九十\d]+)册$")
 _VOLUME_SIDE = re.compile(r"(上|下)册?$")
 
 
+@_memo
 def normalise_volume(text: str | None) -> Term | None:
     """上册/下册/全一册, 必修 第一册, 选择性必修2 区域发展, 第三册 …"""
     if not text or not clean(text):
@@ -213,6 +226,7 @@ def normalise_volume(text: str | None) -> Term | None:
 _CLASS_HOUR = re.compile(r"第\s*([一二三四五六七八九十\d]+)\s*课时")
 
 
+@_memo
 def parse_class_hour(text: str | None) -> int | None:
     """第一课时 / 第2课时 → 1 / 2."""
     if not text:
@@ -240,6 +254,7 @@ _CC = re.compile(r"creativecommons\.org/(licenses|publicdomain)/([a-z-]+)/(\d\.\
 _CC_TEXT = re.compile(r"^cc[\s_-]*(by(?:[\s_-]+(?:nc|sa|nd))*)(?:[\s_-]*(\d\.\d))?$")
 
 
+@_memo
 def normalise_licence(text: str | None) -> str | None:
     """A licence id such as CC-BY-4.0, or None when the text is not a known licence."""
     if not text:

@@ -38,10 +38,18 @@ def strip_bidi_controls(text: str) -> str:
     return text.translate(_BIDI_CONTROLS)
 
 
+_UNTIDY = re.compile("[\x00-\x1f\u202a-\u202e\u2066-\u2069]|[^\\S ]|  |^ | $")
+"""Anything clean() would change besides normalisation: controls, bidi controls, whitespace other
+than single inner spaces. One search of the string is cheaper than the full pass, and most
+harvested strings are already tidy."""
+
+
 def clean(text: str | None) -> str:
     """Tidy a harvested string for storage: NFC, no controls or bidi overrides, single spaces."""
     if not text:
         return ""
+    if not _UNTIDY.search(text) and unicodedata.is_normalized("NFC", text):
+        return text if type(text) is str else str(text)  # a str subclass (e.g. a tagged literal) → plain str
     text = unicodedata.normalize("NFC", strip_bidi_controls(strip_controls(text)))
     return _space.sub(" ", text).strip()
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import datetime
+from functools import lru_cache
 
 from lxml import etree
 
@@ -82,8 +83,9 @@ def _name(element: etree._Element) -> str:
 def _index(element: etree._Element | None) -> Index:
     """Children by lower-cased local name: one pass instead of one per field."""
     out: Index = {}
+    known = _NAMES.get
     for child in element if element is not None else ():
-        out.setdefault(_name(child), []).append(child)
+        out.setdefault(known(child.tag) or _name(child), []).append(child)
     return out
 
 
@@ -93,29 +95,55 @@ def _first(index: Index, name: str) -> etree._Element | None:
 
 
 def _kids(element: etree._Element | None, *names: str) -> list[etree._Element]:
-    return [c for c in element if _name(c) in names] if element is not None else []
+    if element is None:
+        return []
+    known = _NAMES.get
+    return [c for c in element if (known(c.tag) or _name(c)) in names]
 
 
 def _kid(element: etree._Element | None, *names: str) -> etree._Element | None:
-    return next(iter(_kids(element, *names)), None)
+    """The first child with one of the names (no list built: most lookups stop early)."""
+    if element is not None:
+        known = _NAMES.get
+        for child in element:
+            if (known(child.tag) or _name(child)) in names:
+                return child
+    return None
 
 
 def _text(element: etree._Element | None) -> str:
-    return dc.text_of(element) if element is not None else ""
+    if element is None:
+        return ""
+    return clean("".join(element.itertext()) if len(element) else element.text)
 
 
 def _strings(element: etree._Element | None) -> dc.Pairs:
-    """(language, text) of a LangString in either binding, or of plain text."""
-    parts = _kids(element, "string", "langstring")
+    """(language, text) of a LangString in either binding, or of plain text (one pass over the children)."""
+    if element is None:
+        return []
+    pairs: dc.Pairs = []
+    parts = False
+    known = _NAMES.get
+    for child in element:
+        if (known(child.tag) or _name(child)) in ("string", "langstring"):
+            parts = True
+            text = clean("".join(child.itertext()) if len(child) else child.text)
+            if text:
+                pairs.append((child.get("language") or child.get(XML_LANG), text))
     if not parts:
         text = _text(element)
         return [(None, text)] if text else []
-    pairs = [(p.get("language") or p.get(XML_LANG), _text(p)) for p in parts]
-    return [(lang, text) for lang, text in pairs if text]
+    return pairs
 
 
 def _best(element: etree._Element | None) -> str:
-    return next(iter(dc.prefer_zh(_strings(element))), "")
+    """The first zh-tagged string, else the first string: dc.prefer_zh(_strings(element))[0], in one pass."""
+    first = ""
+    for lang, text in _strings(element):
+        if lang and lang.lower().startswith("zh"):
+            return text
+        first = first or text
+    return first
 
 
 def _vocab(element: etree._Element | None) -> tuple[str, str]:
@@ -123,14 +151,22 @@ def _vocab(element: etree._Element | None) -> tuple[str, str]:
     binding, HS-OER <entry>/<id>, or a bare text value."""
     if element is None:
         return "", ""
-    value = _kid(element, "value", "entry")
+    value = source = ident = None
+    for child in element:  # one pass for the first <value>/<entry>, <id> and <source>
+        name = _NAMES.get(child.tag) or _name(child)
+        if name in ("value", "entry"):
+            value = child if value is None else value
+        elif name == "id":
+            ident = child if ident is None else ident
+        elif name == "source":
+            source = child if source is None else source
     if value is not None:
         text = _best(value)
-    elif _kid(element, "id") is not None:
-        text = _text(_kid(element, "id"))
+    elif ident is not None:
+        text = _text(ident)
     else:
         text = "" if len(element) else _text(element)
-    return _best(_kid(element, "source")), text
+    return _best(source), text
 
 
 def _identifier(element: etree._Element) -> tuple[str, str]:
@@ -165,6 +201,7 @@ def _map_payload(payload: etree._Element, item: OaiItem, source: str) -> Iterato
 
 
 def _record(lom: etree._Element, item: OaiItem, oai_id: str | None, source: str, locator: str) -> ReadResult:
+    alive = list(lom.iter())  # noqa: F841 - lxml reuses live proxies: each element's is made once, not per lookup
     top = _index(lom)
     gen, tech, edu = (_index(_first(top, n)) for n in ("general", "technical", "educational"))
     ids = [_identifier(c) for c in gen.get("identifier", []) + gen.get("catalogentry", [])]
@@ -241,11 +278,12 @@ def _lifecycle(lifecycle: etree._Element | None) -> tuple[list[Agent], datetime 
     agents: list[Agent] = []
     author_date = any_date = None
     for contribute in _kids(lifecycle, "contribute"):
-        role = _ROLE_IN.get(_vocab(_kid(contribute, "role"))[1].lower(), "contributor")
-        vcards = [v for c in _kids(contribute, "centity") for v in _kids(c, "vcard")]  # IMS MD 1.2
-        for entity in _kids(contribute, "entity") + vcards:
+        parts = _index(contribute)
+        role = _ROLE_IN.get(_vocab(_first(parts, "role"))[1].lower(), "contributor")
+        vcards = [v for c in parts.get("centity", ()) for v in _kids(c, "vcard")]  # IMS MD 1.2
+        for entity in parts.get("entity", []) + vcards:
             dc.add_unique(agents, _agent("".join(entity.itertext()), role))
-        date_element = _kid(contribute, "date")
+        date_element = _first(parts, "date")
         inner = _kid(date_element, "datetime")
         date = dc.parse_date(_text(inner if inner is not None else date_element))
         any_date = any_date or date
@@ -253,6 +291,7 @@ def _lifecycle(lifecycle: etree._Element | None) -> tuple[list[Agent], datetime 
     return agents, author_date or any_date
 
 
+@lru_cache(maxsize=4096)
 def _agent(text: str, role: str) -> Agent | None:
     """Agent from a vCard (FN, N, ORG, TITLE, KIND) or from a plain name."""
     if "BEGIN:VCARD" not in text.upper():
@@ -310,6 +349,18 @@ def _relations(relations: list[etree._Element]) -> list[str]:
     return targets
 
 
+def _taxon(taxon: etree._Element) -> tuple[str, str]:
+    """(id, best entry) of a taxon: its first <id> and first <entry>, found in one pass."""
+    ident = entry = None
+    for child in taxon:
+        name = _NAMES.get(child.tag) or _name(child)
+        if name == "id" and ident is None:
+            ident = child
+        elif name == "entry" and entry is None:
+            entry = child
+    return _text(ident), _best(entry)
+
+
 def _classification(classifications: list[etree._Element],
                     contexts: list[str]) -> tuple[Curriculum, list, list[str], str | None]:
     """Curriculum from taxonPaths (ours by taxon id, chapter paths by source
@@ -321,7 +372,7 @@ def _classification(classifications: list[etree._Element],
     for path in (p for c in classifications for p in _kids(c, "taxonpath")):
         source = " ".join(t for _, t in _strings(_kid(path, "source")))
         for taxon in _kids(path, "taxon"):
-            tid, entry = _text(_kid(taxon, "id")), _best(_kid(taxon, "entry"))
+            tid, entry = _taxon(taxon)
             dimension, _, code = tid.partition(":")
             if source.startswith(HUIJU) and dimension == "chapter":
                 chapter.append(entry)

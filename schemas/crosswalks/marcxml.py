@@ -17,7 +17,7 @@ from datetime import datetime
 import msgspec
 import pymarc
 from lxml import etree
-from pymarc import Field, Indicators, Subfield
+from pymarc import Field, Subfield
 
 from schemas.crosswalks import ReadResult, Rejected
 from schemas.crosswalks.marc_map import from_record, to_record
@@ -32,6 +32,13 @@ _COLLECTION = re.compile(rb"<([\w.-]+:)?collection[\s>]")
 _QUIET_OAI_ERRORS = {"noRecordsMatch"}
 
 
+_FIELD_NAMES = ("leader", "controlfield", "datafield")
+_LOCAL_NAMES = {f"{{{MARC_NS}}}{n}": n for n in _FIELD_NAMES} | {n: n for n in _FIELD_NAMES}
+_SUBFIELD_TAGS = frozenset({f"{{{MARC_NS}}}subfield", "subfield"})
+"""The usual tags (MARC21slim or no namespace) by local name, so most children need no string split;
+any other namespace still goes through local_name()."""
+
+
 def _indicator(value: str | None) -> str:
     return (value or " ")[:1]
 
@@ -41,7 +48,7 @@ def element_to_pymarc(element: etree._Element) -> pymarc.Record:
     or long leaders are padded/cut to 24 characters, "35" tags become "035"."""
     rec = pymarc.Record()
     for child in element:
-        name = local_name(child)
+        name = _LOCAL_NAMES.get(child.tag) or local_name(child)
         tag = (child.get("tag") or "").strip()
         if name == "leader":
             rec.leader = pymarc.Leader((child.text or "")[:24].ljust(24))
@@ -51,10 +58,10 @@ def element_to_pymarc(element: etree._Element) -> pymarc.Record:
             subfields = [
                 Subfield((sf.get("code") or " ")[:1], sf.text or "")
                 for sf in child
-                if local_name(sf) == "subfield"
+                if sf.tag in _SUBFIELD_TAGS or local_name(sf) == "subfield"
             ]
-            indicators = Indicators(_indicator(child.get("ind1")), _indicator(child.get("ind2")))
-            rec.add_field(Field(tag, indicators, subfields))
+            # a plain pair: Field makes the Indicators itself (handing it one makes it build a second)
+            rec.add_field(Field(tag, (_indicator(child.get("ind1")), _indicator(child.get("ind2"))), subfields))
     return rec
 
 

@@ -26,6 +26,8 @@ from __future__ import annotations
 import re
 import warnings
 from collections.abc import Iterator
+from functools import lru_cache
+from operator import itemgetter
 from typing import Any
 
 import msgspec
@@ -82,6 +84,7 @@ EDU_PREDICATES = frozenset(
     | {URIRef(ns + p) for ns in LOCAL_NS[:4] for p in EDU_PROPS}
 )
 MAX_NESTING = 2
+RDF_TYPE, RDF_FIRST, RDF_REST, RDF_NIL = RDF.type, RDF.first, RDF.rest, RDF.nil  # Namespace attributes cost a call
 _ENTITY = re.compile(r"""<!ENTITY\s+([A-Za-z_][\w.-]*)\s+(["'])([^"'&%<]{0,1000})\2\s*>""")
 _DOCTYPE = re.compile(r"<!DOCTYPE\s+[\w:.-]+\s*\[(.*?)\]\s*>", re.S)
 _COMMENT = re.compile(r"<!--.*?-->", re.S)
@@ -95,20 +98,77 @@ class RemoteContextError(Exception):
 def read(data: bytes, *, source: str) -> Iterator[ReadResult]:
     """Records for every learning-resource subject in the graph."""
     try:
-        graph = _parse(data.removeprefix(b"\xef\xbb\xbf"))
+        triples = _parse(data.removeprefix(b"\xef\xbb\xbf"))
     except CrosswalkError as exc:
         yield Rejected(reason=exc.reason, stage="parse")
         return
     except RecursionError:
         yield Rejected(reason="payload nested too deeply", stage="parse")
         return
-    subjects = _resources(graph)
+    subjects = _resources(triples)
     if not subjects:
-        yield Rejected(reason=f"no resource descriptions: {_what(graph)}")
+        yield Rejected(reason=f"no resource descriptions: {_what(triples.graph())}")
         return
     for subject in subjects:
-        node = _node(graph, subject, 0, frozenset())
+        node = _node(triples, subject, 0, frozenset())
         yield record_from_node(node, source=source, locator=str(subject))
+
+
+def _same(term: Any, iri: URIRef) -> bool:
+    """term == iri as rdflib decides it for IRIs and blank nodes (same type, same string), without its
+    Python-level __eq__ (the walk compares predicates hundreds of times per record)."""
+    return type(term) is type(iri) and str.__eq__(term, iri)
+
+
+class Triples:
+    """A parsed graph as subject → {(predicate, object)}: the mapping walks each subject's
+    properties many times, and a dict costs far less to walk than an rdflib store query."""
+
+    def __init__(self) -> None:
+        self.by_subject: dict[Any, dict[tuple[Any, Any], None]] = {}
+
+    @classmethod
+    def of(cls, graph: Graph) -> Triples:
+        triples = cls()
+        for triple in graph.triples((None, None, None)):
+            triples.add(triple)
+        return triples
+
+    def add(self, triple: tuple[Any, Any, Any]) -> None:
+        subject, predicate, obj = triple
+        properties = self.by_subject.get(subject)
+        if properties is None:
+            properties = self.by_subject[subject] = {}
+        properties[(predicate, obj)] = None  # a dict, not a list: a triple counts once, as in a graph
+
+    def pairs(self, subject: Any) -> dict[tuple[Any, Any], None]:
+        return self.by_subject.get(subject, {})
+
+    def objects(self, subject: Any, predicate: Any) -> list[Any]:
+        return [o for p, o in self.pairs(subject) if _same(p, predicate)]
+
+    def value(self, subject: Any, predicate: Any) -> Any:
+        return next((o for p, o in self.pairs(subject) if _same(p, predicate)), None)
+
+    def graph(self) -> Graph:
+        """An rdflib graph of the same triples (for the rare no-resource explanation)."""
+        graph = Graph()
+        for subject, properties in self.by_subject.items():
+            for predicate, obj in properties:
+                graph.add((subject, predicate, obj))
+        return graph
+
+
+class _Collector(Graph):
+    """A graph rdflib's Turtle / N-Triples parsers fill straight into a Triples (no store indexes)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.collected = Triples()
+
+    def add(self, triple: tuple[Any, Any, Any]) -> _Collector:  # type: ignore[override]
+        self.collected.add(triple)
+        return self
 
 
 # ---------------------------------------------------------------- parsing
@@ -128,29 +188,29 @@ def _syntax(data: bytes) -> str:
     return "nt" if _NT_LINE.match(first) else "turtle"
 
 
-def _parse(data: bytes) -> Graph:
+def _parse(data: bytes) -> Triples:
     syntax = _syntax(data)
     if syntax == "html":
         raise CrosswalkError("HTML page, not RDF (the lrmi reader extracts RDFa and JSON-LD from pages)")
     if syntax == "xml":
-        return _parse_rdfxml(data)
+        return Triples.of(_parse_rdfxml(data))
     if syntax == "json-ld":
         try:
             doc = msgspec.json.decode(data)
         except msgspec.DecodeError as exc:
             raise CrosswalkError(f"invalid JSON: {exc}") from None
-        return _parse_jsonld(doc)
+        return Triples.of(_parse_jsonld(doc))
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise CrosswalkError(f"{syntax} is not UTF-8: {exc}") from None
     for fmt in (syntax, "turtle") if syntax == "nt" else (syntax,):
-        graph = Graph()
+        graph = _Collector()
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 graph.parse(data=text, format=fmt)
-            return graph
+            return graph.collected
         except Exception as exc:  # rdflib's parsers raise many exception types
             error = exc
     raise CrosswalkError(f"{syntax} parse error: {_one_line(error)}")
@@ -323,18 +383,18 @@ def _looks_jsonld(doc: Any) -> bool:
 # ---------------------------------------------------------------- mapping
 
 
-def _resources(graph: Graph) -> list[Any]:
+def _resources(triples: Triples) -> list[Any]:
     """Learning-resource subjects, minus blank ones embedded in another."""
     found = []
-    for subject in set(graph.subjects()):
-        types = set(graph.objects(subject, RDF.type))
+    for subject, properties in triples.by_subject.items():
+        types = {o for p, o in properties if _same(p, RDF_TYPE)}
         if types & VOCAB_CLASSES:
             continue
-        predicates = set(graph.predicates(subject))
+        predicates = {p for p, _ in properties}
         if types & RESOURCE_CLASSES or (predicates & TITLE_PREDICATES and predicates & EDU_PREDICATES):
             found.append(subject)
     chosen = set(found)
-    embedded = {o for s in chosen for o in graph.objects(s) if isinstance(o, BNode) and o != s}
+    embedded = {o for s in chosen for _, o in triples.pairs(s) if isinstance(o, BNode) and o != s}
     return sorted((s for s in found if not (isinstance(s, BNode) and s in embedded)), key=str)
 
 
@@ -342,37 +402,53 @@ def _ident(term: Any) -> str:
     return str(term) if isinstance(term, URIRef) else f"_:{term}"
 
 
-def _node(graph: Graph, subject: Any, depth: int, seen: frozenset) -> Node:
+_SPLIT_IRI = re.compile(r"[/#]")
+_RDF_TYPE_IRI = str(RDF_TYPE)  # a plain str: comparing one with a URIRef would call URIRef.__eq__ (False)
+_BY_STRINGS = itemgetter(0, 1)  # (str(predicate), str(object)): the order properties are read in
+
+
+@lru_cache(maxsize=4096)
+def _key(predicate: str) -> str | None:
+    return term_key(predicate)
+
+
+@lru_cache(maxsize=4096)
+def _type_key(iri: str) -> str:
+    return term_key(iri) or _SPLIT_IRI.split(iri)[-1]
+
+
+def _node(triples: Triples, subject: Any, depth: int, seen: frozenset) -> Node:
     """The subject's mapped properties as an lrmi_map node; nesting is bounded."""
     node: Node = {"@id": _ident(subject), "@type": []}
     seen = seen | {subject}
-    for predicate, obj in sorted(graph.predicate_objects(subject), key=lambda po: (str(po[0]), str(po[1]))):
-        if predicate == RDF.type:
+    rows = sorted(((str(p), str(o), p, o) for p, o in triples.pairs(subject)), key=_BY_STRINGS)
+    for iri, _, predicate, obj in rows:
+        if iri == _RDF_TYPE_IRI and type(predicate) is URIRef:  # predicate == RDF.type
             if isinstance(obj, URIRef):
-                node["@type"].append(term_key(str(obj)) or re.split(r"[/#]", str(obj))[-1])
+                node["@type"].append(_type_key(str(obj)))
             continue
-        key = term_key(str(predicate))
+        key = _key(iri)
         if key is None:
             continue
-        node.setdefault(key, []).extend(_values(graph, obj, depth, seen))
+        node.setdefault(key, []).extend(_values(triples, obj, depth, seen))
     return node
 
 
-def _values(graph: Graph, obj: Any, depth: int, seen: frozenset) -> list:
+def _values(triples: Triples, obj: Any, depth: int, seen: frozenset) -> list:
     if isinstance(obj, Literal):
         return [lit(str(obj), obj.language)]
-    if isinstance(obj, BNode) and (obj, RDF.first, None) in graph:
+    if isinstance(obj, BNode) and triples.value(obj, RDF_FIRST) is not None:
         items, cell, visited = [], obj, set()
-        while cell is not None and cell != RDF.nil and cell not in visited and len(items) < 10_000:
+        while cell is not None and cell != RDF_NIL and cell not in visited and len(items) < 10_000:
             visited.add(cell)
-            first = graph.value(cell, RDF.first)
+            first = triples.value(cell, RDF_FIRST)
             if first is not None:
-                items.extend(_values(graph, first, depth, seen))
-            cell = graph.value(cell, RDF.rest)
+                items.extend(_values(triples, first, depth, seen))
+            cell = triples.value(cell, RDF_REST)
         return items
-    if obj in seen or depth >= MAX_NESTING or (obj, None, None) not in graph:
+    if obj in seen or depth >= MAX_NESTING or obj not in triples.by_subject:
         return [{"@id": _ident(obj), "@type": []}]
-    return [_node(graph, obj, depth + 1, seen)]
+    return [_node(triples, obj, depth + 1, seen)]
 
 
 def _label(graph: Graph, subject: Any) -> str:
