@@ -86,17 +86,28 @@ def _present(value: Any) -> bool:
     return value is not None and value != "" and value != []
 
 
+def _first_present(records: list[Record], name: str) -> tuple[Any, str | None]:
+    """The first record's value of field name that is present, and that record's id."""
+    for r in records:
+        value = getattr(r, name)
+        if value is not None and value != "" and value != []:
+            return value, r.id
+    return None, None
+
+
 def _best_description(ordered: list[Record]) -> tuple[str | None, str | None]:
     """The top-ranked description, unless another member has it untruncated."""
     first = next((r for r in ordered if r.description), None)
     if first is None:
         return None, None
+    if len(ordered) == 1:  # most works: no other member to compare with
+        return first.description, first.id
     head = fold(_ELLIPSIS.sub("", first.description or ""))
-    best = first
+    best, best_length = first, len(fold(first.description or ""))
     for r in ordered:
-        text = r.description or ""
-        if len(fold(text)) > len(fold(best.description or "")) and fold(text).startswith(head):
-            best = r
+        folded = fold(r.description or "")
+        if len(folded) > best_length and folded.startswith(head):
+            best, best_length = r, len(folded)
     return best.description, best.id
 
 
@@ -117,17 +128,18 @@ def merged_view(
         if name == "description":
             value, source = _best_description(records)
         else:
-            source_record = next((r for r in records if _present(getattr(r, name))), None)
-            value = getattr(source_record, name) if source_record else None
-            source = source_record.id if source_record else None
+            value, source = _first_present(records, name)
         if source is not None:
             top[name], provenance[name] = value, source
     curriculum: dict[str, Any] = {}
+    curricula = [r.curriculum for r in records]
     for name in CURRICULUM_FIELDS:
-        source_record = next((r for r in records if _present(getattr(r.curriculum, name))), None)
-        if source_record is not None:
-            curriculum[name] = getattr(source_record.curriculum, name)
-            provenance[f"curriculum.{name}"] = source_record.id
+        for r, c in zip(records, curricula, strict=True):
+            value = getattr(c, name)
+            if value is not None and value != "" and value != []:
+                curriculum[name] = value
+                provenance[f"curriculum.{name}"] = r.id
+                break
     lists: dict[str, list[Any]] = {}
     for name in LIST_FIELDS:
         values: list[Any] = []

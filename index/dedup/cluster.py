@@ -13,7 +13,7 @@ rebuild runs over everything.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 
 import msgspec
@@ -40,13 +40,27 @@ class Decision(msgspec.Struct, frozen=True, kw_only=True):
     seq: int = 0
 
 
+Profile = tuple["str | frozenset[str] | None", ...]
+"""Per VETO_FIELDS index: None (no member has a value), the one value, or a frozenset of them.
+A one-record work's profile is its fields tuple itself, shared, not copied."""
+
+
+def _values(v: str | frozenset[str]) -> Iterable[str]:
+    return (v,) if isinstance(v, str) else v
+
+
 class Partition:
-    """Record → work assignment with per-work field profiles and constraints."""
+    """Record → work assignment with per-work field profiles and constraints.
+
+    Kept small for a million records: a work of one record has no member
+    collection (its root is its member) and shares its record's fields tuple
+    as its profile; bigger works keep a list of members.
+    """
 
     def __init__(self) -> None:
         self.work_of: dict[str, str] = {}
-        self.members: dict[str, set[str]] = {}
-        self.values: dict[str, dict[int, set[str]]] = {}  # root -> VETO_FIELDS index -> values
+        self.values: dict[str, Profile] = {}  # root -> profile; its keys are the works
+        self.groups: dict[str, list[str]] = {}  # root -> members, for works of more than one record
         self.forced: dict[str, set[int]] = {}  # fields a curator merge made multi-valued (sparse)
         self.must: dict[str, dict[str, int]] = {}
         self.cannot: dict[str, dict[str, int]] = {}
@@ -62,39 +76,55 @@ class Partition:
 
     # -- works --------------------------------------------------------------
 
+    def members_of(self, root: str) -> Sequence[str]:
+        """The member ids of the work rooted at root (unordered)."""
+        group = self.groups.get(root)
+        if group is not None:
+            return group
+        return (root,) if root in self.values else ()
+
+    def works(self) -> Iterator[Sequence[str]]:
+        for root in self.values:
+            yield self.members_of(root)
+
     def found(self, rid: str, fields: tuple[str | None, ...]) -> str:
         self.work_of[rid] = rid
-        self.members[rid] = {rid}
-        self.values[rid] = {i: {v} for i, v in enumerate(fields) if v is not None}
+        self.values[rid] = fields
+        self.groups.pop(rid, None)
         return rid
 
     def discard(self, rid: str) -> str | None:
         """Take rid out of its work (the caller re-clusters what is left)."""
         root = self.work_of.pop(rid, None)
-        if root is not None:
-            self.members[root].discard(rid)
-            if not self.members[root]:
+        if root is None:
+            return None
+        group = self.groups.get(root)
+        if group is not None:
+            group.remove(rid)
+            if not group:
                 self._dissolve(root)
+        elif root == rid:
+            self._dissolve(root)
         return root
 
     def conflict(self, x: str, y: str) -> str | None:
         """Why works x and y may not be united (a field name or "cannot-link"), else None."""
         vx, vy = self.values[x], self.values[y]
-        if len(vy) < len(vx):
-            vx, vy = vy, vx
-        for i, a in vx.items():
-            b = vy.get(i)
-            if b is None or a == b:
-                continue
-            name = VETO_FIELDS[i]
-            pairs = (compatible(name, p, q) for p in a for q in b)
-            if not (
-                any(pairs) if (i in self.forced.get(x, ()) or i in self.forced.get(y, ())) else all(pairs)
-            ):
-                return name
+        if vx is not vy and vx != vy:
+            for i in range(len(vx)):
+                a, b = vx[i], vy[i]
+                if a is None or b is None or a == b:
+                    continue
+                name = VETO_FIELDS[i]
+                pairs = (compatible(name, p, q) for p in _values(a) for q in _values(b))
+                if not (
+                    any(pairs) if (i in self.forced.get(x, ()) or i in self.forced.get(y, ())) else all(pairs)
+                ):
+                    return name
         if self.cannot:
-            small, other = (x, y) if len(self.members[x]) <= len(self.members[y]) else (y, x)
-            for m in self.members[small]:
+            mx, my = self.members_of(x), self.members_of(y)
+            small, other = (mx, y) if len(mx) <= len(my) else (my, x)
+            for m in small:
                 for o in self.cannot.get(m, ()):
                     if self.work_of.get(o) == other:
                         return "cannot-link"
@@ -102,29 +132,48 @@ class Partition:
 
     def union(self, x: str, y: str, force: bool = False) -> str:
         """Unite works x and y (roots); force keeps conflicting values side by side."""
-        if len(self.members[x]) < len(self.members[y]):
+        if len(self.members_of(x)) < len(self.members_of(y)):
             x, y = y, x
-        for m in self.members[y]:
+        moved = self.members_of(y)
+        for m in moved:
             self.work_of[m] = x
-        self.members[x] |= self.members.pop(y)
+        group = self.groups.get(x)
+        if group is None:
+            group = self.groups[x] = [x]
+        group += moved
+        self.groups.pop(y, None)
         vx, vy = self.values[x], self.values.pop(y)
         forced = self.forced.pop(y, set()) | self.forced.get(x, set())
-        for i, b in vy.items():
-            a = vx.get(i)
-            if a is None:
-                vx[i] = b
-                continue
-            if force and not all(compatible(VETO_FIELDS[i], p, q) for p in a for q in b):
-                forced.add(i)
-            a |= b
+        if vx is not vy and vx != vy:
+            self.values[x] = self._merge_profiles(vx, vy, forced if force else None)
         if forced:
             self.forced[x] = forced
         return x
 
+    @staticmethod
+    def _merge_profiles(vx: Profile, vy: Profile, forced: set[int] | None) -> Profile:
+        """vx and vy united; fields whose values conflict go into forced (when given)."""
+        merged = list(vx)
+        for i, b in enumerate(vy):
+            a = vx[i]
+            if b is None or a == b:
+                continue
+            if a is None:
+                merged[i] = b
+                continue
+            if forced is not None and not all(
+                compatible(VETO_FIELDS[i], p, q) for p in _values(a) for q in _values(b)
+            ):
+                forced.add(i)
+            merged[i] = frozenset(_values(a)) | frozenset(_values(b))
+        return tuple(merged)
+
     def _dissolve(self, root: str) -> set[str]:
+        members = set(self.members_of(root))
         self.values.pop(root, None)
         self.forced.pop(root, None)
-        return self.members.pop(root, set())
+        self.groups.pop(root, None)
+        return members
 
     def recluster(
         self,
@@ -143,7 +192,7 @@ class Partition:
         todo: set[str] = set()
         for rid in rids:
             root = self.work_of.get(rid)
-            if root is not None and root in self.members:
+            if root is not None and root in self.values:
                 todo |= self._dissolve(root)
             else:
                 todo.add(rid)

@@ -10,7 +10,7 @@ the decision log (the one thing that cannot be recomputed).
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -67,10 +67,11 @@ class DedupEngine:
         self.lsh = ShingleLSH(self.config.num_perm, self.config.bands, self.config.rows)
         # title key -> field signature -> records: look-alikes a veto rules out
         # (other edition, class hour, ...) are skipped a signature at a time.
-        self.by_key: dict[str, dict[tuple[str | None, ...], set[str]]] = {}
-        self.by_locator: dict[str, set[str]] = {}
-        self.by_ref: dict[str, set[str]] = {}
-        self.edges: dict[str, dict[str, Match]] = {}
+        # Buckets are one record id (most) or a tuple of them: a set each cost ~200 bytes a record.
+        self.by_key: dict[str, dict[tuple[str | None, ...], Bucket]] = {}
+        self.by_locator: dict[str, Bucket] = {}
+        self.by_ref: dict[str, Bucket] = {}
+        self.edges: dict[str, dict[str, Match]] = {}  # only records that have an edge
         self.partition = Partition()
         self.ambiguous: set[str] = set()
         self.decisions: list[Decision] = []
@@ -129,12 +130,12 @@ class DedupEngine:
             _drop(self.by_ref, loc, rid)
         neighbours = self.edges.pop(rid, {})
         for other in neighbours:
-            self.edges[other].pop(rid, None)
+            _drop(self.edges, other, rid)
         self.ambiguous.discard(rid)
         cleared = {n for n in neighbours if n in self.ambiguous and not self._is_ambiguous(n)}
         self.ambiguous -= cleared
         root = self.partition.discard(rid)
-        rest = set(self.partition.members.get(root, ())) if root is not None else set()
+        rest = set(self.partition.members_of(root)) if root is not None else set()
         if cleared:
             rest |= cleared | set(neighbours)
         if rest:
@@ -156,17 +157,17 @@ class DedupEngine:
         candidates = set(from_lsh)
         for signature, members in self.by_key.get(f.title_key, {}).items():
             if fields_veto(signature, f.fields) is None:
-                candidates |= members
+                candidates.update(_ids(members))
         strong: dict[str, dict[str, float]] = {}
         for loc in f.locators:
             name = signal_of(loc)
             if not loc.startswith("val:"):
-                for c in self.by_locator.get(loc, ()):
+                for c in _ids(self.by_locator.get(loc)):
                     strong.setdefault(c, {})[name] = 1.0
-            for c in self.by_ref.get(loc, ()):
+            for c in _ids(self.by_ref.get(loc)):
                 strong.setdefault(c, {})["is_based_on"] = 1.0
         for loc in f.refs:
-            for c in self.by_locator.get(loc, ()):
+            for c in _ids(self.by_locator.get(loc)):
                 strong.setdefault(c, {})["is_based_on"] = 1.0
         candidates |= strong.keys()
         candidates.discard(f.rid)
@@ -174,11 +175,7 @@ class DedupEngine:
             self.lsh.insert(f.rid, sketch)
         self.features[f.rid] = f
         self._index_key(f)
-        for loc in f.locators:
-            self.by_locator.setdefault(loc, set()).add(f.rid)
-        for loc in f.refs:
-            self.by_ref.setdefault(loc, set()).add(f.rid)
-        adjacency = self.edges.setdefault(f.rid, {})
+        self._index_locators(f)
         thresholds = self.config.thresholds
         for c in candidates:
             other = self.features[c]
@@ -193,18 +190,24 @@ class DedupEngine:
                 continue
             if c in from_lsh and sketch is not None:
                 m = Match(m.score, m.strong, {**m.signals, "minhash": self.lsh.estimate(sketch, c)})
-            adjacency[c] = m
-            self.edges[c][f.rid] = m
+            self.edges.setdefault(f.rid, {})[c] = m
+            self.edges.setdefault(c, {})[f.rid] = m
 
     def _index_key(self, f: Features) -> None:
-        self.by_key.setdefault(f.title_key, {}).setdefault(f.fields, set()).add(f.rid)
+        _add(self.by_key.setdefault(f.title_key, {}), f.fields, f.rid)
+
+    def _index_locators(self, f: Features) -> None:
+        for loc in f.locators:
+            _add(self.by_locator, loc, f.rid)
+        for loc in f.refs:
+            _add(self.by_ref, loc, f.rid)
 
     # -- placement --------------------------------------------------------------
 
     def _place(self, rid: str) -> None:
         p = self.partition
         p.found(rid, self.features[rid].fields)
-        neighbours = self.edges[rid]
+        neighbours = self.edges.get(rid, _NO_EDGES)
         if self._is_ambiguous(rid):
             self.ambiguous.add(rid)
         flipped = self._newly_ambiguous(rid)
@@ -246,7 +249,7 @@ class DedupEngine:
         rid can be new, so only those are checked)."""
         flipped: set[str] = set()
         f = self.features[rid]
-        for n, m in self.edges[rid].items():
+        for n, m in self.edges.get(rid, _NO_EDGES).items():
             if m.strong or n in self.ambiguous:
                 continue
             top = self._top_weak(n)
@@ -298,7 +301,7 @@ class DedupEngine:
     def work_id(self, rid: str) -> str:
         """Stable id of rid's work: derived from its smallest member id, so a
         rebuild from the same records gives the same ids."""
-        return work_id_of(min(self.partition.members[self.partition.work_of[rid]]))
+        return work_id_of(min(self.partition.members_of(self.partition.work_of[rid])))
 
     def members(self, work: str) -> list[str]:
         """Sorted member ids of a work, given a work id or any member's record id."""
@@ -306,13 +309,13 @@ class DedupEngine:
         root = self.partition.work_of.get(rid)
         if root is None:
             raise KeyError(work)
-        members = self.partition.members[root]
+        members = self.partition.members_of(root)
         if work not in self.features and min(members) != rid:
             raise KeyError(work)
         return sorted(members)
 
     def works(self) -> dict[str, list[str]]:
-        return {work_id_of(min(ms)): sorted(ms) for ms in self.partition.members.values()}
+        return {work_id_of(min(ms)): sorted(ms) for ms in self.partition.works()}
 
     def canonical(self, work: str) -> str:
         from index.dedup.canonical import choose_canonical
@@ -401,9 +404,49 @@ def paused_gc() -> Iterator[None]:
             gc.enable()
 
 
-def _drop(index: dict, key: object, rid: str) -> None:
+Bucket = str | tuple[str, ...] | set[str]
+"""One record id (most buckets), a tuple of a few, or a set when there are many."""
+_SMALL = 8
+_NO_EDGES: dict[str, Match] = {}
+
+
+def _ids(bucket: Bucket | None) -> Collection[str]:
+    """The record ids in an index bucket."""
+    if bucket is None:
+        return ()
+    return (bucket,) if isinstance(bucket, str) else bucket
+
+
+def _add(index: dict, key: object, rid: str) -> None:
     bucket = index.get(key)
-    if bucket is not None:
+    if bucket is None:
+        index[key] = rid
+    elif isinstance(bucket, str):
+        if bucket != rid:
+            index[key] = (bucket, rid)
+    elif isinstance(bucket, set):
+        bucket.add(rid)
+    elif rid not in bucket:
+        index[key] = (*bucket, rid) if len(bucket) < _SMALL else {*bucket, rid}
+
+
+def _drop(index: dict, key: object, rid: str) -> None:
+    """Take rid out of index[key]: an id bucket, or a dict (edges) that is deleted once empty."""
+    bucket = index.get(key)
+    if bucket is None:
+        return
+    if isinstance(bucket, set):
         bucket.discard(rid)
-        if not bucket:
-            del index[key]
+        rest = bucket
+    elif isinstance(bucket, dict):
+        bucket.pop(rid, None)
+        rest = bucket
+    elif isinstance(bucket, str):
+        rest = () if bucket == rid else bucket
+    else:
+        rest = tuple(x for x in bucket if x != rid)
+        rest = rest[0] if len(rest) == 1 else rest
+    if not rest:
+        del index[key]
+    elif rest is not bucket:
+        index[key] = rest

@@ -7,10 +7,9 @@ and LSH only has to add near-identical texts) is enough. The index state is the 
 `to_bytes` stores those and `from_bytes` re-inserts them, so no pickled
 datasketch object ever has to survive a datasketch upgrade.
 
-The band tables are plain dicts keyed by each band's bytes: the same buckets
+Candidates are the records sharing a band with the query, the same buckets
 as datasketch's MinHashLSH (two sketches share a bucket exactly when a band
-is equal), without its per-band byte swapping and hashing, which were a sixth
-of a streaming add.
+is equal), kept in numpy arrays rather than per-band dicts (see ShingleLSH).
 """
 
 from __future__ import annotations
@@ -58,8 +57,21 @@ class _State(msgspec.Struct, array_like=True):
     sketches: list[bytes]
 
 
+MERGE_EVERY = 32768
+"""Records inserted into the small dict before it is merged into the sorted arrays."""
+
+
 class ShingleLSH:
-    """datasketch MinHashLSH plus the per-record sketches needed to rebuild it."""
+    """MinHash LSH over the per-record sketches, compact enough for a million records.
+
+    Sketches are rows of one uint32 matrix. A band is found by a 64-bit key
+    (band number, 32-bit hash of the band's values) in one sorted array of
+    keys (plus a small dict of the latest inserts, merged in every
+    MERGE_EVERY records), and every hit is checked against the band's values
+    themselves: the candidates are exactly the records sharing a band, as
+    with datasketch's MinHashLSH, at ~100 bytes a record instead of ~1 KB of
+    dict entries, bytes keys and sets.
+    """
 
     def __init__(self, num_perm: int = 64, bands: int = 8, rows: int = 8, seed: int = 1) -> None:
         if bands * rows > num_perm:
@@ -67,17 +79,21 @@ class ShingleLSH:
         self.num_perm, self.bands, self.rows, self.seed = num_perm, bands, rows, seed
         self._work = MinHash(num_perm=num_perm, seed=seed, scheme=SCHEME, hashfunc=bigram_hash)
         self._permutations = self._work.permutations
-        # a bucket is the one key it holds (most do) or a set of them: a set per band per record was
-        # the LSH's main cost in memory (~1.2 KB a record)
-        self._tables: list[dict[bytes, str | set[str]]] = [{} for _ in range(bands)]
-        self._sketches: dict[str, np.ndarray] = {}
+        self._matrix = np.zeros((0, num_perm), dtype=np.uint32)  # row -> sketch
+        self._keys: list[str | None] = []  # row -> record id; None once removed
+        self._row: dict[str, int] = {}
+        self._band_keys_sorted = np.zeros(0, dtype=np.uint64)
+        self._band_rows = np.zeros(0, dtype=np.uint32)  # the row of each band key
+        self._delta: dict[int, int | list[int]] = {}  # band key -> row(s), not merged yet
+        self._delta_count = 0
         self._recent: dict[str, np.ndarray] = {}  # shingle text -> sketch, bounded
+        self._last: tuple[np.ndarray, list[bytes], list[int]] | None = None
 
     def __len__(self) -> int:
-        return len(self._sketches)
+        return len(self._row)
 
     def __contains__(self, key: str) -> bool:
-        return key in self._sketches
+        return key in self._row
 
     @staticmethod
     def shingle_text(f: Features) -> str:
@@ -111,56 +127,111 @@ class ShingleLSH:
             codes = np.append(codes, np.uint32(0))
         hashed = _fmix32(codes[:-1] * _MULT + codes[1:]).reshape(-1, 1)
         a, b = self._permutations
-        return (hashed * a + b).min(axis=0)
+        return (hashed * a + b).min(axis=0).astype(np.uint32, copy=False)
 
-    def _bands(self, sketch: np.ndarray) -> list[bytes]:
+    def _band_bytes(self, sketch: np.ndarray) -> list[bytes]:
         raw = sketch.astype(np.uint32, copy=False).tobytes()
         step = self.rows * 4
         return [raw[i * step : (i + 1) * step] for i in range(self.bands)]
 
+    def _banded(self, sketch: np.ndarray) -> tuple[list[bytes], list[int]]:
+        """The sketch's bands and their keys (remembered for the last sketch: a query, then its insert)."""
+        last = self._last
+        if last is not None and last[0] is sketch:
+            return last[1], last[2]
+        bands = self._band_bytes(sketch)
+        keys = self._band_keys(bands)
+        self._last = (sketch, bands, keys)
+        return bands, keys
+
+    def _band_keys(self, bands: list[bytes]) -> list[int]:
+        """(band number << 32) | 32 bits of the band's hash: equal bands, equal keys (never persisted, so
+        Python's per-process hash of bytes will do)."""
+        return [i << 32 | (hash(band) & 0xFFFFFFFF) for i, band in enumerate(bands)]
+
     def insert(self, key: str, sketch: np.ndarray) -> None:
-        if key in self._sketches:
+        if key in self._row:
             self.remove(key)
-        for table, band in zip(self._tables, self._bands(sketch), strict=True):
-            bucket = table.get(band)
-            if bucket is None:
-                table[band] = key
-            elif isinstance(bucket, str):
-                table[band] = {bucket, key}
+        row = len(self._keys)
+        if row == len(self._matrix):
+            grown = np.zeros((max(1024, row * 2), self.num_perm), dtype=np.uint32)
+            grown[:row] = self._matrix
+            self._matrix = grown
+        self._matrix[row] = sketch
+        self._keys.append(key)
+        self._row[key] = row
+        for band_key in self._banded(sketch)[1]:
+            held = self._delta.get(band_key)
+            if held is None:
+                self._delta[band_key] = row
+            elif isinstance(held, int):
+                self._delta[band_key] = [held, row]
             else:
-                bucket.add(key)
-        self._sketches[key] = sketch
+                held.append(row)
+        self._delta_count += 1
+        if self._delta_count >= MERGE_EVERY:
+            self._merge()
+
+    def _merge(self) -> None:
+        """Move the dict's band keys into the sorted arrays (one linear pass)."""
+        keys: list[int] = []
+        rows: list[int] = []
+        for band_key, held in self._delta.items():
+            if isinstance(held, int):
+                keys.append(band_key)
+                rows.append(held)
+            else:
+                keys += [band_key] * len(held)
+                rows += held
+        new_keys = np.array(keys, dtype=np.uint64)
+        order = np.argsort(new_keys, kind="stable")
+        new_keys = new_keys[order]
+        at = np.searchsorted(self._band_keys_sorted, new_keys)
+        self._band_keys_sorted = np.insert(self._band_keys_sorted, at, new_keys)
+        self._band_rows = np.insert(self._band_rows, at, np.array(rows, dtype=np.uint32)[order])
+        self._delta = {}
+        self._delta_count = 0
 
     def remove(self, key: str) -> None:
-        sketch = self._sketches.pop(key, None)
-        if sketch is None:
-            return
-        for table, band in zip(self._tables, self._bands(sketch), strict=True):
-            bucket = table.get(band)
-            if bucket == key:
-                del table[band]
-            elif isinstance(bucket, set):
-                bucket.discard(key)
-                if len(bucket) == 1:
-                    table[band] = bucket.pop()
+        row = self._row.pop(key, None)
+        if row is not None:
+            self._keys[row] = None  # its band keys stay behind; queries skip removed rows
 
     def query(self, sketch: np.ndarray) -> list[str]:
-        found: set[str] = set()
-        for table, band in zip(self._tables, self._bands(sketch), strict=True):
-            bucket = table.get(band)
-            if isinstance(bucket, str):
-                found.add(bucket)
-            elif bucket:
-                found |= bucket
-        return list(found)
+        bands, band_keys = self._banded(sketch)
+        per_band: list[list[int]] = [[] for _ in bands]  # rows whose band key matched, by band
+        if len(self._band_keys_sorted):  # where each key starts and (key + 1) starts: one numpy call
+            at = np.searchsorted(self._band_keys_sorted, np.array(band_keys + [k + 1 for k in band_keys],
+                                                                  dtype=np.uint64)).tolist()
+            n = len(band_keys)
+            for i in range(n):
+                if at[i + n] > at[i]:
+                    per_band[i] = self._band_rows[at[i] : at[i + n]].tolist()
+        for i, band_key in enumerate(band_keys):
+            held = self._delta.get(band_key)
+            if held is not None:
+                per_band[i] += (held,) if isinstance(held, int) else held
+        found: dict[int, str] = {}
+        keys, matrix, width = self._keys, self._matrix, self.rows
+        for i, rows in enumerate(per_band):  # a matching key is a candidate: keep rows whose band is equal
+            band, start = bands[i], i * width
+            for row in rows:
+                if row not in found:
+                    key = keys[row]
+                    if key is not None and matrix[row, start : start + width].tobytes() == band:
+                        found[row] = key
+        return list(found.values())
 
     def estimate(self, sketch: np.ndarray, key: str) -> float:
-        return float(np.count_nonzero(sketch == self._sketches[key])) / self.num_perm
+        return float(np.count_nonzero(sketch == self._matrix[self._row[key]])) / self.num_perm
+
+    def sketch_of(self, key: str) -> np.ndarray:
+        return self._matrix[self._row[key]]
 
     # -- persistence --------------------------------------------------------
 
     def to_bytes(self) -> bytes:
-        keys = list(self._sketches)
+        keys = list(self._row)
         return msgspec.msgpack.encode(
             _State(
                 self.num_perm,
@@ -168,7 +239,7 @@ class ShingleLSH:
                 self.rows,
                 self.seed,
                 keys,
-                [self._sketches[k].tobytes() for k in keys],
+                [self._matrix[self._row[k]].tobytes() for k in keys],
             )
         )
 

@@ -116,7 +116,7 @@ def encode_snapshot(engine: DedupEngine) -> bytes:
             config=msgspec.msgpack.encode(engine.config),
             features=list(engine.features.values()),
             edges=[(a, b, m) for a, row in engine.edges.items() for b, m in row.items() if a < b],
-            works=[sorted(ms) for ms in p.members.values()],
+            works=[sorted(ms) for ms in p.works()],
             ambiguous=sorted(engine.ambiguous),
             decisions=engine.decisions,
             must=_pairs(p.must),
@@ -141,15 +141,11 @@ def decode_snapshot(
     engine.lsh = ShingleLSH.from_bytes(snap.lsh)
     for f in snap.features:
         engine.features[f.rid] = f
-        engine.edges[f.rid] = {}
         engine._index_key(f)
-        for loc in f.locators:
-            engine.by_locator.setdefault(loc, set()).add(f.rid)
-        for loc in f.refs:
-            engine.by_ref.setdefault(loc, set()).add(f.rid)
+        engine._index_locators(f)
     for a, b, m in snap.edges:
-        engine.edges[a][b] = m
-        engine.edges[b][a] = m
+        engine.edges.setdefault(a, {})[b] = m
+        engine.edges.setdefault(b, {})[a] = m
     p = engine.partition
     for members in snap.works:
         root = p.found(members[0], engine.features[members[0]].fields)

@@ -9,6 +9,7 @@ recomputed). `compare` turns two Features into a scored `Match`, or None.
 from __future__ import annotations
 
 import re
+import sys
 from datetime import datetime
 from functools import lru_cache
 from urllib.parse import unquote
@@ -41,8 +42,9 @@ DESC_CHARS = 240
 """Folded description characters kept: enough to compare, small to persist."""
 
 
-class Features(msgspec.Struct, array_like=True, frozen=True):
-    """What dedup needs from one Record, computed once."""
+class Features(msgspec.Struct, array_like=True, frozen=True, gc=False):
+    """What dedup needs from one Record, computed once (gc=False: it holds strings and numbers only, so the
+    cyclic GC need not track a million of them)."""
 
     rid: str
     title_key: str
@@ -60,8 +62,8 @@ class Features(msgspec.Struct, array_like=True, frozen=True):
         return self.fields[VETO_FIELDS.index(name)]
 
 
-class Match(msgspec.Struct, frozen=True):
-    """A verified pairwise edge: which signals fired, with what scores."""
+class Match(msgspec.Struct, frozen=True, gc=False):
+    """A verified pairwise edge: which signals fired, with what scores (a dict of floats: no cycles)."""
 
     score: float
     strong: bool
@@ -185,6 +187,10 @@ def _timestamp(value: datetime | None) -> float:
     return value.timestamp() if value else 0.0
 
 
+_SHARED: dict[tuple, tuple] = {}
+"""One copy of each fields / hinted tuple: a few thousand combinations shared by a million records."""
+
+
 def features(record: Record) -> Features:
     """Everything compare() and the indexes need, from one record."""
     c = record.curriculum
@@ -213,13 +219,14 @@ def features(record: Record) -> Features:
         if record.source_level in SOURCE_LEVELS
         else len(SOURCE_LEVELS)
     )
+    fields = tuple(own[name] for name in VETO_FIELDS)
     return Features(
         rid=record.id,
-        title_key=parsed.key,
+        title_key=sys.intern(parsed.key),
         desc=_desc_key(record.description),
-        fields=tuple(own[name] for name in VETO_FIELDS),
-        hinted=tuple(hinted),
-        chapter=chapter,
+        fields=_SHARED.setdefault(fields, fields),
+        hinted=_SHARED.setdefault(tuple(hinted), tuple(hinted)),
+        chapter=sys.intern(chapter),
         locators=record_locators(record),
         refs=tuple(dict.fromkeys(refs)),
         level=level,
@@ -252,12 +259,16 @@ def fields_veto(af: tuple[str | None, ...], bf: tuple[str | None, ...]) -> tuple
     """veto() on bare VETO_FIELDS tuples (the key index groups records by them)."""
     if af == bf:
         return None
-    for i in range(len(af)):
-        x, y = af[i], bf[i]
-        if x is None or y is None or x == y or (i == _EDITION and compatible("edition", x, y)):
-            continue
-        return VETO_FIELDS[i], x, y
+    for i, (x, y) in enumerate(zip(af, bf, strict=True)):
+        if x != y and x is not None and y is not None and (i != _EDITION or not compatible("edition", x, y)):
+            return VETO_FIELDS[i], x, y
     return None
+
+
+@lru_cache(maxsize=65536)
+def fields_agree(af: tuple[str | None, ...], bf: tuple[str | None, ...]) -> int:
+    """Curriculum fields (stage left out) present and equal in both."""
+    return sum(1 for x, y in zip(af[1:], bf[1:], strict=True) if x is not None and x == y)
 
 
 @lru_cache(maxsize=4096)  # 32,768 held ~250 MB of bigram sets whatever the size; the hot keys are recent ones
@@ -265,14 +276,14 @@ def grams(text: str) -> frozenset[str]:
     """Character bigrams (the whole string when shorter than two)."""
     if len(text) < 2:
         return frozenset((text,)) if text else frozenset()
-    return frozenset(text[i : i + 2] for i in range(len(text) - 1))
+    return frozenset(map(str.__add__, text[:-1], text[1:]))
 
 
 def dice(x: frozenset[str], y: frozenset[str]) -> float:
     return 2 * len(x & y) / (len(x) + len(y)) if x and y else 0.0
 
 
-def containment(x: frozenset[str], y: frozenset[str]) -> float:
+def containment(x: frozenset, y: frozenset) -> float:
     """Share of the smaller set found in the larger: truncation-proof."""
     return len(x & y) / min(len(x), len(y)) if x and y else 0.0
 
@@ -313,7 +324,36 @@ def may_be_retitled(a: Features, b: Features, t: Thresholds) -> bool:
 
 def _may_be_retitled(x: str, y: str, t: Thresholds) -> bool:
     short, long = (x, y) if len(x) <= len(y) else (y, x)
-    return len(short) >= t.retitled_length_ratio * len(long) and grams(short) <= grams(long)
+    # a substring's bigrams are all in the longer string: no need to build them (one character is no bigram)
+    return len(short) >= t.retitled_length_ratio * len(long) and (
+        (len(short) >= 2 and short in long) or grams(short) <= grams(long)
+    )
+
+
+def desc_containment(x: str, y: str) -> float:
+    """containment() of the two texts' bigrams, rounded; 1.0 at once when one text holds the other
+    (identical and truncated copies: most verified pairs)."""
+    short, long = (x, y) if len(x) <= len(y) else (y, x)
+    if len(short) >= 2 and short in long:
+        return 1.0
+    gx, gy = code_grams(x), code_grams(y)
+    if gx is None or gy is None:
+        gx, gy = grams(x), grams(y)
+    return round(containment(gx, gy), 3)
+
+
+@lru_cache(maxsize=4096)
+def code_grams(text: str) -> frozenset[int] | None:
+    """grams(text) with each bigram as one int (its two UTF-16 code units): the same sets, one to
+    one, built in C, several times faster. None when text has a character outside the BMP, or is
+    shorter than a bigram."""
+    data = text.encode("utf-16-le")
+    if len(text) < 2 or len(data) != 2 * len(text):
+        return None
+    view = memoryview(data)
+    even = len(data) // 4 * 4  # bigrams at characters 0-1, 2-3, ...
+    odd = (len(data) - 2) // 4 * 4  # ... and at 1-2, 3-4, ...
+    return frozenset(view[:even].cast("I")).union(view[2 : 2 + odd].cast("I"))
 
 
 def compare(
@@ -346,9 +386,9 @@ def compare(
         retitled = may_be_retitled(a, b, t)
     desc: float | None = None
     if len(a.desc) >= t.min_desc_chars and len(b.desc) >= t.min_desc_chars:
-        desc = round(containment(grams(a.desc), grams(b.desc)), 3)
+        desc = desc_containment(a.desc, b.desc)
         signals["description"] = desc
-    agree = sum(1 for x, y in zip(a.fields[1:], b.fields[1:], strict=True) if x is not None and x == y)
+    agree = fields_agree(a.fields, b.fields)
     agree += 1 if a.chapter and a.chapter == b.chapter else 0
     if agree:
         signals["fields"] = float(agree)

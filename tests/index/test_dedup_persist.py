@@ -100,3 +100,43 @@ def test_unreadable_snapshot_falls_back_to_rebuild(sample: list) -> None:
     store.save(b"not a snapshot")
     engine = open_engine(store, lambda: sample[:20])
     assert len(engine) == 20
+
+
+def test_lsh_finds_exactly_the_records_sharing_a_band_across_merges(
+    sample: list, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import index.dedup.lsh as lsh_module
+
+    monkeypatch.setattr(lsh_module, "MERGE_EVERY", 7)  # most keys end up in the sorted arrays
+    feats = [features(r) for r in sample]
+    lsh = ShingleLSH()
+    sketches = {f.rid: lsh.sketch(f) for f in feats}
+    for f in feats:
+        lsh.insert(f.rid, sketches[f.rid])
+    for gone in feats[:40:3]:
+        lsh.remove(gone.rid)
+    lsh.insert(feats[3].rid, sketches[feats[3].rid])  # back again, in a new row
+    live = {f.rid for f in feats} - {f.rid for f in feats[:40:3]} | {feats[3].rid}
+    assert len(lsh) == len(live)
+
+    def banded(rid: str) -> list[bytes]:
+        raw = sketches[rid].astype(np.uint32).tobytes()
+        return [raw[i * 32 : (i + 1) * 32] for i in range(lsh.bands)]
+
+    for f in feats[::5]:
+        mine = banded(f.rid)
+        expected = {rid for rid in live if any(a == b for a, b in zip(mine, banded(rid), strict=True))}
+        assert set(lsh.query(sketches[f.rid])) == expected
+        assert len(lsh.query(sketches[f.rid])) == len(expected)  # each record once
+
+
+def test_removing_every_record_leaves_no_state_behind(sample: list) -> None:
+    engine = DedupEngine()
+    engine.add_many(sample[:120])
+    engine.merge(sample[0].id, sample[1].id)
+    assert any(len(ms) > 1 for ms in engine.works().values())
+    for record in sample[:120]:
+        engine.remove(record.id)
+    assert not engine.features and not engine.edges and not engine.works()
+    assert not engine.by_key and not engine.by_locator and not engine.by_ref
+    assert not engine.partition.values and not engine.partition.groups and not engine.partition.work_of
