@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from harvester.demo.render import MARC_HEAD, MARC_TAIL, marc_record
 from harvester.dumps import digest_of, marcxml_pieces, spool_bytes, turtle_pieces
 from harvester.http import HttpClient, TooLarge
 from schemas.crosswalks import reader
-from harvester.demo.render import MARC_HEAD, MARC_TAIL, marc_record
 from schemas.record import Record, to_json
 from tests.harvester.servers import Reply, Server
 
