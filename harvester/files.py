@@ -93,15 +93,23 @@ def _counted(results: Iterable[ReadResult], progress: Reporter, every: int) -> I
         progress.page(pending)
 
 
+def _unchanged(store: Store, source: Any, run: Any, state: dict[str, Any]) -> bool:
+    """Whether the file's bytes are those the last successful run imported (then the run stops here,
+    noting it); option force=true reads it anyway."""
+    force = str((source.options or {}).get("force", "")).lower() in ("1", "true", "yes")
+    last = store.last_run(source, status="succeeded")
+    if force or last is None or (last.checkpoint or {}).get("sha256") != state["sha256"]:
+        return False
+    store.checkpoint(run, {**state, "unchanged": True}, pages=0)
+    return True
+
+
 def import_file(store: Store, source: Any, run: Any, progress: Reporter, fmt: str, data: bytes) -> None:
     if fmt not in READERS:
         raise HarvestFailed(f"unknown format {fmt!r}; choose from {', '.join(READERS)}")
     digest = hashlib.sha256(data).hexdigest()
-    force = str((source.options or {}).get("force", "")).lower() in ("1", "true", "yes")
-    last = store.last_run(source, status="succeeded")
     state = {"sha256": digest, "format": fmt, "bytes": len(data)}
-    if not force and last is not None and (last.checkpoint or {}).get("sha256") == digest:
-        store.checkpoint(run, {**state, "unchanged": True}, pages=0)
+    if _unchanged(store, source, run, state):
         return
     store.save_payload(source, run, fmt, data, sha256=digest)
     whole_file: list[Rejected] = []
@@ -128,11 +136,8 @@ def import_dump(store: Store, source: Any, run: Any, progress: Reporter, fmt: st
     """A file on disk: in pieces when it can be cut, else whole (as import_file, within HARVEST_MAX_BYTES)."""
     if fmt not in READERS:
         raise HarvestFailed(f"unknown format {fmt!r}; choose from {', '.join(READERS)}")
-    force = str((source.options or {}).get("force", "")).lower() in ("1", "true", "yes")
-    last = store.last_run(source, status="succeeded")
     state = {"sha256": dump.sha256, "format": fmt, "bytes": dump.size}
-    if not force and last is not None and (last.checkpoint or {}).get("sha256") == dump.sha256:
-        store.checkpoint(run, {**state, "unchanged": True}, pages=0)
+    if _unchanged(store, source, run, state):
         return
     pieces = pieces_of(fmt, dump)
     if pieces is None:
