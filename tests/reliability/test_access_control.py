@@ -190,8 +190,9 @@ def acl_site(tmp_path_factory: pytest.TempPathFactory) -> Site:
 
 @pytest.fixture
 def acl_app(acl_site: Site) -> Iterator[Flask]:
-    """A fresh app per test: its own login rate limiter."""
-    yield from _app(acl_site)
+    """A fresh app per test: its own login rate limiter. No OAI commit lag: the fixture's works are
+    published seconds before the OAI tests ask for them (the lag hides the newest datestamps)."""
+    yield from _app(acl_site, OAI_COMMIT_LAG=0)
 
 
 def csrf_token(client: FlaskClient) -> str:
