@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,22 +43,11 @@ class Spooled:
     size: int
 
 
-def spool_bytes(data: bytes, folder: Path | None = None) -> Spooled:
-    """Bytes already in memory (a local file read whole) as a spooled file."""
-    handle = tempfile.NamedTemporaryFile(prefix="huiju-dump-", dir=folder, delete=False)  # noqa: SIM115
-    with handle:
-        handle.write(data)
-    return Spooled(Path(handle.name), hashlib.sha256(data).hexdigest(), len(data))
-
-
 def spool_file(path: Path) -> Spooled:
     """A local file as it is (not copied): its digest, read in blocks."""
-    digest, size = hashlib.sha256(), 0
     with path.open("rb") as fh:
-        while block := fh.read(_BLOCK):
-            digest.update(block)
-            size += len(block)
-    return Spooled(path, digest.hexdigest(), size)
+        digest, size = digest_of(fh)
+    return Spooled(path, digest, size)
 
 
 def digest_of(handle: BinaryIO) -> tuple[str, int]:

@@ -15,7 +15,6 @@ which no record could be stored fails the run.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -104,14 +103,10 @@ def _unchanged(store: Store, source: Any, run: Any, state: dict[str, Any]) -> bo
     return True
 
 
-def import_file(store: Store, source: Any, run: Any, progress: Reporter, fmt: str, data: bytes) -> None:
-    if fmt not in READERS:
-        raise HarvestFailed(f"unknown format {fmt!r}; choose from {', '.join(READERS)}")
-    digest = hashlib.sha256(data).hexdigest()
-    state = {"sha256": digest, "format": fmt, "bytes": len(data)}
-    if _unchanged(store, source, run, state):
-        return
-    store.save_payload(source, run, fmt, data, sha256=digest)
+def _read_whole(store: Store, source: Any, run: Any, progress: Reporter, fmt: str, data: bytes,
+                state: dict[str, Any]) -> None:
+    """The file read in one go and kept whole; fails the run when every record is refused."""
+    store.save_payload(source, run, fmt, data, sha256=state["sha256"])
     whole_file: list[Rejected] = []
 
     def watch(results: Iterable[ReadResult]) -> Iterator[ReadResult]:
@@ -133,7 +128,8 @@ def import_file(store: Store, source: Any, run: Any, progress: Reporter, fmt: st
 
 
 def import_dump(store: Store, source: Any, run: Any, progress: Reporter, fmt: str, dump: Spooled) -> None:
-    """A file on disk: in pieces when it can be cut, else whole (as import_file, within HARVEST_MAX_BYTES)."""
+    """A file on disk: in pieces when it can be cut, else whole (within HARVEST_MAX_BYTES); nothing when its
+    bytes are those the last successful run imported."""
     if fmt not in READERS:
         raise HarvestFailed(f"unknown format {fmt!r}; choose from {', '.join(READERS)}")
     state = {"sha256": dump.sha256, "format": fmt, "bytes": dump.size}
@@ -146,7 +142,7 @@ def import_dump(store: Store, source: Any, run: Any, progress: Reporter, fmt: st
             raise HarvestFailed(f"the file is {dump.size} bytes and cannot be read in pieces (only MARCXML "
                                 f"collections and self-contained Turtle can): above the {limit}-byte cap for "
                                 "a file read whole (HARVEST_MAX_BYTES, or the source's option max_bytes)")
-        import_file(store, source, run, progress, fmt, dump.path.read_bytes())
+        _read_whole(store, source, run, progress, fmt, dump.path.read_bytes(), state)
         return
     read = reader(fmt)
 

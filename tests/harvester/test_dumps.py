@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from harvester.demo.render import MARC_HEAD, MARC_TAIL, marc_record
-from harvester.dumps import digest_of, marcxml_pieces, spool_bytes, turtle_pieces
+from harvester.dumps import digest_of, marcxml_pieces, turtle_pieces
 from harvester.http import HttpClient, TooLarge
 from schemas.crosswalks import reader
 from schemas.record import Record, to_json
@@ -25,7 +25,9 @@ def lesson(n: int, extra: str = "") -> bytes:
 
 
 def spooled(tmp_path: Path, data: bytes) -> Path:
-    return spool_bytes(data, tmp_path).path
+    path = tmp_path / f"dump-{len(list(tmp_path.iterdir()))}"
+    path.write_bytes(data)
+    return path
 
 
 def mapped(fmt: str, documents: list[bytes]) -> list[bytes]:
