@@ -177,7 +177,6 @@ class ListRecords:
         self.state: dict[str, Any] = {}
         self.pages = 0
         self.skipped = 0
-        self.ahead = Ahead()  # replaced by run_list's own, closed when the walk ends
 
     def first_params(self) -> dict[str, str]:
         params = {"verb": "ListRecords", "metadataPrefix": self.prefix}
@@ -242,16 +241,16 @@ class ListRecords:
 
     def run_list(self) -> None:
         """Walk the list page by page; the next page is fetched (Ahead) while this one is mapped and stored."""
-        with Ahead() as self.ahead:
-            self._run_list()
+        with Ahead() as ahead:
+            self._run_list(ahead)
 
-    def _run_list(self) -> None:
+    def _run_list(self, ahead: Ahead) -> None:
         seen: set[str] = set()
         restarts = 0
         while True:
             token = self.state.get("token")
             params = {"verb": "ListRecords", "resumptionToken": token} if token else self.first_params()
-            root, data, url, status = self.ahead.take(token, lambda params=params: self.fetch(params))
+            root, data, url, status = ahead.take(token, lambda params=params: self.fetch(params))
             if root is None:
                 recovered = _TOKEN.search(data)
                 next_token = recovered.group(1).decode("utf-8", "replace") if recovered else None
@@ -285,7 +284,7 @@ class ListRecords:
                 raise HarvestFailed(f"HTTP {status} from {url}")
             if page.token and page.token not in seen:
                 following = {"verb": "ListRecords", "resumptionToken": page.token}
-                self.ahead.start(page.token, lambda p=following, n=self.pages + 2: self.fetch(p, n))
+                ahead.start(page.token, lambda p=following, n=self.pages + 2: self.fetch(p, n))
             self.store_page(page)
             if page.token and page.token in seen:
                 self.state["token"] = None
