@@ -360,24 +360,29 @@ def test_every_read_route_answers_each_role_as_its_policy_says(acl_app: Flask, a
 def test_every_write_route_refuses_the_wrong_role_without_changing_anything(
         acl_app: Flask, acl_site: Site) -> None:
     problems: list[str] = []
-    for endpoint, rules in sorted(endpoints(acl_app).items()):
+    for policy, method, path in write_requests(acl_app, acl_site):
+        for role in ROLES:
+            refusal = expected_refusal(policy, role)
+            who = caller(acl_app, acl_site, policy, role)
+            before = fingerprint(acl_site)
+            response = who.send(acl_site, path, method)
+            problem = check(response, path, refusal, write=True)
+            if problem:
+                problems.append(f"{method} {path} as {role}: {problem}")
+            if refusal and fingerprint(acl_site) != before:
+                problems.append(f"{method} {path} as {role}: refused but the store changed")
+    assert not problems, "\n".join(problems)
+
+
+def write_requests(app: Flask, site: Site) -> Iterator[tuple[Policy, str, str]]:
+    """(policy, method, path) of every state-changing request the classified routes take."""
+    for endpoint, rules in sorted(endpoints(app).items()):
         policy = POLICY.get(endpoint)
         if policy is None:  # test_every_endpoint_is_classified names it
             continue
         for rule in rules:
             for method in sorted(policy.changes & (rule.methods or set())):
-                path = url(acl_app, rule, acl_site)
-                for role in ROLES:
-                    refusal = expected_refusal(policy, role)
-                    who = caller(acl_app, acl_site, policy, role)
-                    before = fingerprint(acl_site)
-                    response = who.send(acl_site, path, method)
-                    problem = check(response, path, refusal, write=True)
-                    if problem:
-                        problems.append(f"{method} {path} as {role}: {problem}")
-                    if refusal and fingerprint(acl_site) != before:
-                        problems.append(f"{method} {path} as {role}: refused but the store changed")
-    assert not problems, "\n".join(problems)
+                yield policy, method, url(app, rule, site)
 
 
 # -- CSRF -----------------------------------------------------------------------------------------
@@ -388,33 +393,27 @@ def test_every_state_changing_request_needs_the_csrf_token(acl_app: Flask, acl_s
     refused, and the store unchanged. A bearer route must refuse the cookie session even with its CSRF
     token. The same request done right does change the store, so "unchanged" is not vacuous."""
     problems: list[str] = []
-    for endpoint, rules in sorted(endpoints(acl_app).items()):
-        policy = POLICY.get(endpoint)
-        if policy is None:  # test_every_endpoint_is_classified names it
-            continue
-        for rule in rules:
-            for method in sorted(policy.changes & (rule.methods or set())):
-                path = url(acl_app, rule, acl_site)
-                tries = [(caller(acl_app, acl_site, policy, "anonymous", cookie_role="admin"), token)
-                         for token in (None, "forged", csrf_token(acl_app.test_client()))]  # last: another session's
-                if not policy.bearer:  # a bearer route must refuse the session even with its own CSRF token
-                    tries = [(caller(acl_app, acl_site, policy, "admin"), token) for _, token in tries]
-                else:
-                    tries.append((caller(acl_app, acl_site, policy, "anonymous", cookie_role="admin"), "own"))
-                for who, token in tries:
-                    before = fingerprint(acl_site)
-                    response = who.send(acl_site, path, method, csrf=token)
-                    if response.status_code not in (400, 401, 403):
-                        problems.append(f"{method} {path} with CSRF token {token!r}: {response.status_code}")
-                    if fingerprint(acl_site) != before:
-                        problems.append(f"{method} {path} with CSRF token {token!r}: the store changed")
-                who = caller(acl_app, acl_site, policy, "admin")
-                before = fingerprint(acl_site)
-                response = who.send(acl_site, path, method)
-                if response.status_code >= 400:
-                    problems.append(f"{method} {path} done right: {response.status_code}")
-                if fingerprint(acl_site) == before:
-                    problems.append(f"{method} {path} done right changed nothing: the checks above prove nothing")
+    for policy, method, path in write_requests(acl_app, acl_site):
+        tries = [(caller(acl_app, acl_site, policy, "anonymous", cookie_role="admin"), token)
+                 for token in (None, "forged", csrf_token(acl_app.test_client()))]  # last: another session's
+        if not policy.bearer:  # a bearer route must refuse the session even with its own CSRF token
+            tries = [(caller(acl_app, acl_site, policy, "admin"), token) for _, token in tries]
+        else:
+            tries.append((caller(acl_app, acl_site, policy, "anonymous", cookie_role="admin"), "own"))
+        for who, token in tries:
+            before = fingerprint(acl_site)
+            response = who.send(acl_site, path, method, csrf=token)
+            if response.status_code not in (400, 401, 403):
+                problems.append(f"{method} {path} with CSRF token {token!r}: {response.status_code}")
+            if fingerprint(acl_site) != before:
+                problems.append(f"{method} {path} with CSRF token {token!r}: the store changed")
+        who = caller(acl_app, acl_site, policy, "admin")
+        before = fingerprint(acl_site)
+        response = who.send(acl_site, path, method)
+        if response.status_code >= 400:
+            problems.append(f"{method} {path} done right: {response.status_code}")
+        if fingerprint(acl_site) == before:
+            problems.append(f"{method} {path} done right changed nothing: the checks above prove nothing")
     assert not problems, "\n".join(problems)
 
 

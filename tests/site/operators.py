@@ -17,16 +17,15 @@ from flask.testing import FlaskClient
 from sqlalchemy import update
 from werkzeug.security import generate_password_hash
 
-from repository.app import create_app
 from repository.db import utcnow
 from repository.ingest import store_results
 from repository.models import RecordRow, User
 from repository.publication import set_review_status
 from repository.settings import Settings
 from repository.store import Store
-from repository.views.browse import close_backend
 from repository.works import dedupe
 from schemas.record import Identifier, Record
+from tests.site.conftest import _app
 
 PASSWORD = "operator password 1"
 EVIL_NAME = '<script>alert("src")</script>'
@@ -83,11 +82,8 @@ def build(root: Path, store: Store | None = None) -> Ops:
 
 
 def make_app(ops: Ops, **overrides: object) -> Iterator[Flask]:
-    settings = Settings(environ={}, INSTANCE_PATH=str(ops.root), **overrides)
-    app = create_app(settings, store=ops.store)
-    app.config.update(TESTING=True)
-    yield app
-    close_backend(app)
+    """The site's test app over this instance (what tests.site.conftest._app does for a Site)."""
+    yield from _app(ops, **overrides)  # type: ignore[arg-type] - it reads only .root and .store
 
 
 def token(client: FlaskClient, url: str = "/login") -> str:

@@ -17,6 +17,7 @@ from repository import charts, dashboard_data
 from repository.ingest import claim_harvest, release_harvest
 from repository.models import RecordRow
 from tests.site.operators import EVIL_NAME, EVIL_RAW, EVIL_REASON, EXTRA_RUNS, Ops, build, make_app, signed_in
+from tests.store.conftest import pg_schema  # noqa: F401 - the store tests' fixture: a fresh PostgreSQL schema
 
 ROUTES = ["/dashboard", "/dashboard/runs", "/dashboard/quarantine", "/dashboard/quarantine/{raw}",
           "/dashboard/quarantine/{raw}/raw"]
@@ -208,21 +209,6 @@ def test_operator_code_has_no_hard_coded_labels() -> None:
         code = "\n".join(line.split("#")[0] for line in path.read_text("utf-8").splitlines())
         strings = re.findall(r'"([^"\n]*)"', code)
         assert not [s for s in strings if re.search(r"[\u4e00-\u9fff]", s)], path.name
-
-
-@pytest.fixture
-def pg_schema() -> Iterator[str]:
-    import uuid
-
-    from tests.store.conftest import pg_execute, require_pg
-
-    require_pg()
-    name = f"t_{uuid.uuid4().hex[:16]}"
-    pg_execute(f"CREATE SCHEMA {name}")
-    try:
-        yield name
-    finally:
-        pg_execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
 
 
 @pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
