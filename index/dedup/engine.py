@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
+from index.dedup.blocking import LARGE_GROUP, same_title_partners
 from index.dedup.cluster import DECISION_KINDS, Decision, Partition, record_id_of, work_id_of
 from index.dedup.lsh import ShingleLSH
 from index.dedup.signals import (
@@ -25,10 +26,10 @@ from index.dedup.signals import (
     Thresholds,
     compare,
     features,
+    fields_agree,
     fields_veto,
     may_be_retitled,
     signal_of,
-    veto,
 )
 from schemas.record import Record
 
@@ -148,16 +149,23 @@ class DedupEngine:
         if self.loader is None:
             self.records[record.id] = record
 
-    def _index(self, f: Features) -> None:
-        """Find and verify f's candidates, store the edges, index f."""
+    def _index(self, f: Features, same_title: Collection[str] | None = None) -> None:
+        """Find and verify f's candidates, store the edges, index f.
+
+        same_title: the records of f's title group that can match it at all (blocking.same_title_partners),
+        when the caller knows them; otherwise every indexed record of the group with compatible fields.
+        """
         # LSH can only add a retitled copy, and that needs a description on
         # both sides: records without one skip it (and stay out of it).
         sketch = self.lsh.sketch(f) if len(f.desc) >= self.config.thresholds.retitled_desc_chars else None
         from_lsh = set(self.lsh.query(sketch)) if sketch is not None else set()
         candidates = set(from_lsh)
-        for signature, members in self.by_key.get(f.title_key, {}).items():
-            if fields_veto(signature, f.fields) is None:
-                candidates.update(_ids(members))
+        if same_title is None:
+            for signature, members in self.by_key.get(f.title_key, {}).items():
+                if fields_veto(signature, f.fields) is None:
+                    candidates.update(_ids(members))
+        else:
+            candidates.update(c for c in same_title if c in self.features)
         strong: dict[str, dict[str, float]] = {}
         for loc in f.locators:
             name = signal_of(loc)
@@ -238,22 +246,34 @@ class DedupEngine:
         return [c for s, c in weak if s >= floor]
 
     def _is_ambiguous(self, rid: str) -> bool:
-        """True when rid's best weak matches include two records that veto
-        each other, with scores too close to tell which lesson it is
-        (第1课时 vs 第2课时 when this copy says neither)."""
-        top = [self.features[c] for c in self._top_weak(rid)]
-        return any(veto(u, v) for i, u in enumerate(top) for v in top[i + 1 :])
+        """True when rid's best weak matches include two surely different
+        resources, with scores too close to tell which one it is: two records
+        whose fields veto each other (第1课时 vs 第2课时 when this copy says
+        neither), or, for a copy without a description, two records as alike
+        to it as any, which both have a description and no edge between them
+        (the same class hour by two teachers: nothing says whose copy it is,
+        and joining both would make their two lessons one work)."""
+        top = self._top_weak(rid)
+        distinct = list({self.features[c].fields for c in top})  # a veto depends on fields alone
+        if any(fields_veto(u, v) for i, u in enumerate(distinct) for v in distinct[i + 1 :]):
+            return True
+        f = self.features[rid]
+        least = self.config.thresholds.min_desc_chars
+        if not top or len(f.desc) >= least:
+            return False
+        agree = {c: _agreement(f, self.features[c]) for c in top}
+        best = max(agree.values())
+        closest = [c for c in top if agree[c] == best and len(self.features[c].desc) >= least]
+        return any(v not in self.edges.get(u, _NO_EDGES) for i, u in enumerate(closest) for v in closest[i + 1 :])
 
     def _newly_ambiguous(self, rid: str) -> set[str]:
-        """Neighbours that the new record rid made ambiguous (only pairs with
-        rid can be new, so only those are checked)."""
+        """Neighbours that the new record rid made ambiguous (only those with
+        rid among their best matches can have changed)."""
         flipped: set[str] = set()
-        f = self.features[rid]
         for n, m in self.edges.get(rid, _NO_EDGES).items():
             if m.strong or n in self.ambiguous:
                 continue
-            top = self._top_weak(n)
-            if rid in top and any(c != rid and veto(f, self.features[c]) for c in top):
+            if rid in self._top_weak(n) and self._is_ambiguous(n):
                 self.ambiguous.add(n)
                 flipped.add(n)
         return flipped
@@ -378,10 +398,21 @@ class DedupEngine:
             else:
                 latest[record.id] = features(record)
                 self._keep(record)
-        for f in latest.values():
-            if f is not None:
-                self._index(f)
-        self.ambiguous = {rid for rid in self.features if self._is_ambiguous(rid)}
+        self._cluster_all(f for f in latest.values() if f is not None)
+
+    def _cluster_all(self, all_features: Iterable[Features]) -> None:
+        """Index every record and cluster them once (the engine holds no records yet)."""
+        groups: dict[str, list[Features]] = {}
+        for f in all_features:
+            groups.setdefault(f.title_key, []).append(f)
+        # a pair's edge does not depend on which of the two is indexed first: a group at a time
+        for group in groups.values():
+            partners = (
+                same_title_partners(group, self.config.thresholds) if len(group) >= LARGE_GROUP else {}
+            )
+            for f in group:
+                self._index(f, partners.get(f.rid))
+        self.ambiguous = {rid for rid in self.edges if self._is_ambiguous(rid)}  # no edge, no ambiguity
         self._recluster(set(self.features))
 
     def save(self) -> None:
@@ -402,6 +433,11 @@ def paused_gc() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
+
+
+def _agreement(a: Features, b: Features) -> int:
+    """Curriculum fields and chapter present and equal in both (compare's "fields" signal, uncapped)."""
+    return fields_agree(a.fields, b.fields) + (1 if a.chapter and a.chapter == b.chapter else 0)
 
 
 Bucket = str | tuple[str, ...] | set[str]

@@ -322,6 +322,7 @@ def may_be_retitled(a: Features, b: Features, t: Thresholds) -> bool:
     )
 
 
+@lru_cache(maxsize=65536)  # title keys repeat: a million records hold tens of thousands
 def _may_be_retitled(x: str, y: str, t: Thresholds) -> bool:
     short, long = (x, y) if len(x) <= len(y) else (y, x)
     # a substring's bigrams are all in the longer string: no need to build them (one character is no bigram)

@@ -257,3 +257,26 @@ def test_unknown_work_and_bad_decisions_are_refused() -> None:
         engine.members("wdoesnotexist")
     with pytest.raises(ValueError):
         engine.merge("r1", "r1")
+
+
+def test_a_copy_without_description_does_not_bridge_two_teachers_lessons() -> None:
+    """Same title and fields, two teachers' own descriptions: a bare copy matches both on fields
+    alone, and must not make their two lessons one work (whichever order they arrive in)."""
+    wang = rec("圆的面积", "hzedu", sid="wang", desc=DESC)
+    li = rec("圆的面积", "xhedu", sid="li", desc="李老师用剪拼的方法让学生动手操作，在小组合作中发现圆面积与半径的关系，课后布置分层作业。")
+    bare = rec("圆的面积", "xjxx", sid="bare", desc=None)
+    for order in ([wang, li, bare], [bare, wang, li], [wang, bare, li]):
+        incremental = DedupEngine()
+        incremental.add_many(order)
+        rebuilt = DedupEngine.rebuild(order)
+        for engine in (incremental, rebuilt):
+            assert not same_work(engine, wang, li)
+            assert engine.members(engine.work_id(bare.id)) == [bare.id]
+
+
+def test_a_copy_without_description_still_joins_the_one_lesson_it_matches() -> None:
+    wang = rec("圆的面积", "hzedu", sid="wang", desc=DESC)
+    wang_again = rec("圆的面积", "xhedu", sid="wang2", desc=DESC[:40])
+    bare = rec("圆的面积", "xjxx", sid="bare", desc=None)
+    engine = DedupEngine.rebuild([wang, wang_again, bare])
+    assert same_work(engine, wang, wang_again, bare)
