@@ -1,7 +1,7 @@
 """Dedup: group the copies of one teaching resource that reach Huiju from the
 national, provincial, city and district platforms into one *work*, without
-ever merging look-alikes (other edition, class hour, resource type, subject
-or grade).
+ever merging look-alikes (other edition, class hour, resource type, subject,
+grade or teacher).
 
     engine = DedupEngine()                     # or DedupEngine.rebuild(records, decisions)
     work = engine.add(record)                  # record joins / founds a work
@@ -12,7 +12,8 @@ or grade).
     engine.snapshot() / DedupEngine.restore(blob)             # persistence
 
 Modules: keys (title normalisation), signals (features, identifier and text
-signals, vetoes), lsh (MinHash LSH), cluster (union-find with vetoes and
+signals, vetoes), blocking (which pairs of a large title group can match),
+lsh (MinHash LSH), cluster (union-find with vetoes and
 curator constraints), engine (the API above), canonical (canonical record,
 merged view with provenance), explain, persist (StateStore), evaluation.
 """

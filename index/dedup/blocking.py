@@ -26,7 +26,7 @@ from collections.abc import Sequence
 import numpy as np
 from scipy.sparse import csr_matrix
 
-from index.dedup.signals import Features, Thresholds, fields_veto
+from index.dedup.signals import TEACHER, Features, Thresholds, fields_veto
 
 LARGE_GROUP = 64
 """Title groups from this size on are joined; below it comparing all pairs costs less."""
@@ -69,9 +69,11 @@ def same_title_partners(group: Sequence[Features], t: Thresholds) -> dict[str, s
         return partners
     matrix = _bigram_matrix([f.desc for f in described])
     sizes = np.diff(matrix.indptr)
+    # Signatures without the teacher: one per teacher would make hundreds of blocks to pair up, and
+    # compare() vetoes another teacher's lesson at once.
     by_signature: dict[tuple[str | None, ...], list[int]] = {}
     for i, f in enumerate(described):
-        by_signature.setdefault(f.fields, []).append(i)
+        by_signature.setdefault(f.fields[:TEACHER], []).append(i)
     signatures = list(by_signature)
     floor = t.description - _SLACK
     for a, sa in enumerate(signatures):

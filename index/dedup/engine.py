@@ -198,6 +198,7 @@ class DedupEngine:
                 continue
             if c in from_lsh and sketch is not None:
                 m = Match(m.score, m.strong, {**m.signals, "minhash": self.lsh.estimate(sketch, c)})
+            m = shared_match(m)
             self.edges.setdefault(f.rid, {})[c] = m
             self.edges.setdefault(c, {})[f.rid] = m
 
@@ -433,6 +434,22 @@ def paused_gc() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
+
+
+_MATCHES: dict[tuple, Match] = {}
+
+
+def shared_match(m: Match) -> Match:
+    """One object per distinct Match (most edges are alike: same title, description 1.0, 5 fields): a Match
+    and its signals dict cost ~300 bytes, and a million records have millions of edges. Matches are never
+    changed in place, so sharing is safe."""
+    key = (m.score, m.strong, *m.signals.items())
+    found = _MATCHES.get(key)
+    if found is None:
+        if len(_MATCHES) >= 1 << 16:
+            _MATCHES.clear()
+        found = _MATCHES[key] = m
+    return found
 
 
 def _agreement(a: Features, b: Features) -> int:

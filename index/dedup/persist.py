@@ -28,7 +28,7 @@ from schemas.record import Record
 if TYPE_CHECKING:
     from index.dedup.engine import DedupEngine, RecordLoader
 
-SNAPSHOT_VERSION = 1
+SNAPSHOT_VERSION = 2  # 2: Features.fields gained the teacher
 
 
 class StateStore(Protocol):
@@ -130,7 +130,7 @@ def encode_snapshot(engine: DedupEngine) -> bytes:
 def decode_snapshot(
     cls: type[DedupEngine], data: bytes, loader: RecordLoader | None, store: StateStore | None
 ) -> DedupEngine:
-    from index.dedup.engine import EngineConfig
+    from index.dedup.engine import EngineConfig, shared_match
 
     snap = msgspec.msgpack.decode(data, type=_Snapshot)
     if snap.version != SNAPSHOT_VERSION:
@@ -144,6 +144,7 @@ def decode_snapshot(
         engine._index_key(f)
         engine._index_locators(f)
     for a, b, m in snap.edges:
+        m = shared_match(m)
         engine.edges.setdefault(a, {})[b] = m
         engine.edges.setdefault(b, {})[a] = m
     p = engine.partition

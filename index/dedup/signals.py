@@ -20,8 +20,15 @@ from index.dedup.keys import parse_title
 from schemas.record import SOURCE_LEVELS, Record
 from schemas.text import fold
 
-VETO_FIELDS = ("stage", "grade", "subject", "edition", "volume", "class_hour", "resource_type")
-"""Curriculum fields (plus resource type) where present-but-different means different resources."""
+VETO_FIELDS = ("stage", "grade", "subject", "edition", "volume", "class_hour", "resource_type", "teacher")
+"""Curriculum fields, resource type and the teacher: present-but-different means different resources.
+
+The teacher (the first person credited as teacher or author, folded) is what tells the same class hour
+taught by two teachers apart when their descriptions are worded from the same phrases: at 1,000,000
+demo records, 570 of 665 description matches in one title group were such look-alikes."""
+TEACHER = VETO_FIELDS.index("teacher")
+_TEACHER_ROLES = frozenset({"teacher", "author"})
+_HONORIFIC = re.compile(r"(老师|教师)$")
 
 # Query parameters that only say how a link was shared, never which page it is.
 # fmt: off
@@ -183,6 +190,16 @@ def _completeness(record: Record) -> int:
     return sum(1 for v in values if v)
 
 
+def teacher_of(record: Record) -> str | None:
+    """The first person credited as teacher or author, folded (譚強 = 谭强, "王芳老师" = 王芳); None when none is."""
+    for agent in record.agents:
+        if agent.kind == "person" and agent.role in _TEACHER_ROLES:
+            name = _HONORIFIC.sub("", _NON_WORD.sub("", fold(agent.name)))
+            if name:
+                return sys.intern(name)
+    return None
+
+
 def _timestamp(value: datetime | None) -> float:
     return value.timestamp() if value else 0.0
 
@@ -203,10 +220,11 @@ def features(record: Record) -> Features:
         "volume": c.volume.code if c.volume else None,
         "class_hour": str(c.class_hour) if c.class_hour else None,
         "resource_type": record.resource_type.code if record.resource_type else None,
+        "teacher": teacher_of(record),
     }
     hinted: list[str] = []
     for name in VETO_FIELDS:
-        hint = getattr(parsed, name)
+        hint = getattr(parsed, name, None)
         if own[name] is None and hint is not None:
             own[name] = str(hint)
             hinted.append(name)

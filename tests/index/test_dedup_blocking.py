@@ -16,8 +16,10 @@ from schemas.record import Record
 ALPHABET = "圆的面积公式推导长方形转化学生生活实际问题老师执教本节课通过运用解决"
 
 
-def feature(rid: str, desc: str, grade: str | None = "6", edition: str | None = "pep") -> Features:
-    fields = ("primary", grade, "math", edition, "a", None, "micro-lecture")
+def feature(
+    rid: str, desc: str, grade: str | None = "6", edition: str | None = "pep", teacher: str | None = None
+) -> Features:
+    fields = ("primary", grade, "math", edition, "a", None, "micro-lecture", teacher)
     return Features(rid, "圆的面积", desc, fields, (), "", (f"val:{rid}",), (), 0, 10, 0.0)
 
 
@@ -37,7 +39,8 @@ def group(rng: random.Random, size: int) -> list[Features]:
         else:
             desc = edited(rng.choice(bases), rng, rng.choice([0.0, 0.1, 0.2, 0.3, 0.5]))
         grade = rng.choice(["6", "6", None, "5"])
-        out.append(feature(f"r{i:04d}", desc, grade=grade, edition=rng.choice(["pep", "pep", None])))
+        edition, teacher = rng.choice(["pep", "pep", None]), rng.choice([None, None, "王芳", "李丹"])
+        out.append(feature(f"r{i:04d}", desc, grade=grade, edition=edition, teacher=teacher))
     return out
 
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import msgspec
 import pytest
 
 from index.dedup import DedupEngine
 from index.dedup.explain import explain_pair, render
 from schemas.normalise import build_curriculum
-from schemas.record import Identifier, Record
+from schemas.record import Agent, Identifier, Record
 from schemas.vocab import vocabulary
 
 DESC = (
@@ -263,7 +264,8 @@ def test_a_copy_without_description_does_not_bridge_two_teachers_lessons() -> No
     """Same title and fields, two teachers' own descriptions: a bare copy matches both on fields
     alone, and must not make their two lessons one work (whichever order they arrive in)."""
     wang = rec("圆的面积", "hzedu", sid="wang", desc=DESC)
-    li = rec("圆的面积", "xhedu", sid="li", desc="李老师用剪拼的方法让学生动手操作，在小组合作中发现圆面积与半径的关系，课后布置分层作业。")
+    li_desc = "李老师用剪拼的方法让学生动手操作，在小组合作中发现圆面积与半径的关系，课后布置分层作业。"
+    li = rec("圆的面积", "xhedu", sid="li", desc=li_desc)
     bare = rec("圆的面积", "xjxx", sid="bare", desc=None)
     for order in ([wang, li, bare], [bare, wang, li], [wang, bare, li]):
         incremental = DedupEngine()
@@ -280,3 +282,26 @@ def test_a_copy_without_description_still_joins_the_one_lesson_it_matches() -> N
     bare = rec("圆的面积", "xjxx", sid="bare", desc=None)
     engine = DedupEngine.rebuild([wang, wang_again, bare])
     assert same_work(engine, wang, wang_again, bare)
+
+
+def taught(record: Record, name: str) -> Record:
+    return msgspec.structs.replace(record, agents=[Agent(name=name, role="teacher"), Agent(
+        name="平台", role="provider", kind="organization")])
+
+
+def test_two_teachers_with_templated_descriptions_stay_two_works() -> None:
+    """Platforms word descriptions from the same phrases: the teacher tells the lessons apart, while a
+    republished copy naming the same teacher (in Traditional characters, with 老师) still joins."""
+    phrases = (
+        "以真实任务驱动引导学生在解决问题中掌握圆的面积注重知识之间的前后联系"
+        "资源可直接用于课堂教学也可供教师研修参考"
+    )
+    xie = taught(rec("圆的面积", "hzedu", sid="xie", desc="人大附中谢晓东老师执教" + phrases), "谢晓东")
+    he = taught(rec("圆的面积", "xhedu", sid="he", desc="成都七中何涛老师录制" + phrases), "何涛")
+    copy_desc = "人大附中谢晓东老师执教" + phrases[:30]
+    xie_copy = taught(rec("圆的面积", "zjer", sid="xie-copy", desc=copy_desc), "謝曉東老師")
+    for engine in (DedupEngine.rebuild([xie, he, xie_copy]), DedupEngine()):
+        if not len(engine):
+            engine.add_many([he, xie_copy, xie])
+        assert same_work(engine, xie, xie_copy)
+        assert not same_work(engine, xie, he)
