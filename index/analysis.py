@@ -158,6 +158,21 @@ def analyse_title(title: str) -> tuple[str, str, str, str]:
     return " ".join(_tokens(folded)), _chars(folded), " ".join(full), " ".join(initials)
 
 
+@lru_cache(maxsize=8192)
+def implied_words(word: str) -> frozenset[str]:
+    """Index tokens that every document holding the token `word` also holds, in the same field.
+
+    Search mode (`analyse`) emits a word together with its dictionary sub-words
+    of 2 and 3 characters (微课视频 → 微课, 视频, 微课视频), and a 3-character
+    token that is itself a sub-word of a longer word comes with that word's 2-character
+    sub-words, its own among them. So a query for any of these sub-words already
+    finds every document with `word`. Empty when `word` is not one word to the segmenter.
+    """
+    if segmenter().cut(word) != [word]:
+        return frozenset()
+    return frozenset(_tokens(word)) - {word}
+
+
 def is_weak(word: str) -> bool:
     """A Chinese query word that segmentation may not reproduce in documents:
     a single character, or a word the dictionary does not know (names, 费马)."""

@@ -20,6 +20,7 @@ from index.analysis import (
     Alternative,
     expand_words,
     fold_text,
+    implied_words,
     is_weak,
     pinyin_query,
     word_pinyin,
@@ -159,6 +160,34 @@ def _merge_weak(groups: list[list[Alternative]]) -> list[tuple[list[Alternative]
     return out
 
 
+def _covers(word: str, alternative: Alternative) -> bool:
+    """True when every document matching `alternative` (in any field) holds the token `word` in that field."""
+    return any(token == word or word in implied_words(token) for token in alternative)
+
+
+def prune_alternatives(alternatives: list[Alternative]) -> list[Alternative]:
+    """The alternatives minus those another one already matches in full, the typed word kept first.
+
+    A synonym that contains the typed word or another synonym as a search-mode
+    sub-word (微课 → 微课视频, 生物 → 生物学, 统编 → 部编版 beside 部编) finds no
+    document the shorter one does not: in the index a word always comes with
+    its sub-words (index.analysis.implied_words), and a phrase with its words.
+    It only doubled the union an engine walks for the group (the commonest
+    words' postings twice over), and its tie-breaker share lifted works that
+    happen to spell the longer form. Matching is unchanged; ranking loses that
+    share. Both backends build their queries from these groups, so Tantivy and
+    Elasticsearch drop the same alternatives.
+    """
+    singles = [a[0] for a in alternatives[1:] if len(a) == 1]
+    if alternatives and len(alternatives[0]) == 1:
+        singles.insert(0, alternatives[0][0])
+    kept = alternatives[:1]
+    for alternative in alternatives[1:]:
+        if not any((word,) != alternative and _covers(word, alternative) for word in singles):
+            kept.append(alternative)
+    return kept
+
+
 @lru_cache(maxsize=1024)
 def analyse_query(text: str) -> AnalysedQuery:
     """Parse and analyse the user's text once, for any backend.
@@ -183,7 +212,7 @@ def analyse_query(text: str) -> AnalysedQuery:
             initials += [initial] if initial else []
         groups.append(
             TermGroup(
-                tuple(alternatives),
+                tuple(prune_alternatives(alternatives)),
                 tuple(dict.fromkeys(pinyin)),
                 tuple(dict.fromkeys(initials)),
                 (chars,) if chars else (),

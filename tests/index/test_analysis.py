@@ -203,3 +203,11 @@ def test_quality_is_weighted_completeness() -> None:
 )
 def test_duration_seconds(value: str | None, seconds: int | None) -> None:
     assert duration_seconds(value) == seconds
+
+
+def test_a_synonym_holding_the_typed_word_is_pruned_and_others_kept() -> None:
+    """微课视频 finds nothing 微课 does not (the index holds a word's sub-words beside it): one union less."""
+    micro = analyse_query("微课 勾股定理").groups[0]
+    assert micro.alternatives == (("微课",),)
+    grade = analyse_query("初一").groups[0]
+    assert ("七年级",) in grade.alternatives and grade.alternatives[0] == ("初一",)

@@ -341,3 +341,17 @@ def test_many_reader_threads_while_writing(empty_backend: SearchBackend, corpus_
         thread.join()
     assert not errors
     assert empty_backend.count() == len(corpus_docs)
+
+
+@pytest.mark.parametrize(("typed", "longer"), [("微课", "微课视频"), ("生物", "生物学")])
+def test_the_typed_word_finds_what_its_pruned_synonym_would(
+    empty_backend: SearchBackend, typed: str, longer: str
+) -> None:
+    """The query keeps 微课 and drops its synonym 微课视频 (index.query.prune_alternatives): a work that only
+    spells the longer form must still be found, in the title and in the description."""
+    in_title = make_record(f"勾股定理{longer}", 1)
+    in_text = make_record("勾股定理", 2, description=f"本节{longer}讲解勾股定理的证明")
+    docs = [work_document(f"w{n}", r, [r]) for n, r in ((1, in_title), (2, in_text))]
+    empty_backend.index_documents(docs)
+    empty_backend.commit()
+    assert set(ids(empty_backend, typed)) == {"w1", "w2"}
