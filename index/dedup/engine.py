@@ -24,11 +24,12 @@ from index.dedup.signals import (
     Features,
     Match,
     Thresholds,
+    agreement,
     compare,
     features,
-    fields_agree,
     fields_veto,
     may_be_retitled,
+    shared_match,
     signal_of,
 )
 from schemas.record import Record
@@ -254,7 +255,10 @@ class DedupEngine:
         to it as any, which both have a description and no edge between them
         (the same class hour by two teachers: nothing says whose copy it is,
         and joining both would make their two lessons one work)."""
-        top = self._top_weak(rid)
+        return self._ambiguous_among(rid, self._top_weak(rid))
+
+    def _ambiguous_among(self, rid: str, top: list[str]) -> bool:
+        """_is_ambiguous with rid's best weak matches already found."""
         distinct = list({self.features[c].fields for c in top})  # a veto depends on fields alone
         if any(fields_veto(u, v) for i, u in enumerate(distinct) for v in distinct[i + 1 :]):
             return True
@@ -262,7 +266,7 @@ class DedupEngine:
         least = self.config.thresholds.min_desc_chars
         if not top or len(f.desc) >= least:
             return False
-        agree = {c: _agreement(f, self.features[c]) for c in top}
+        agree = {c: agreement(f, self.features[c]) for c in top}
         best = max(agree.values())
         closest = [c for c in top if agree[c] == best and len(self.features[c].desc) >= least]
         return any(v not in self.edges.get(u, _NO_EDGES) for i, u in enumerate(closest) for v in closest[i + 1 :])
@@ -274,7 +278,8 @@ class DedupEngine:
         for n, m in self.edges.get(rid, _NO_EDGES).items():
             if m.strong or n in self.ambiguous:
                 continue
-            if rid in self._top_weak(n) and self._is_ambiguous(n):
+            top = self._top_weak(n)
+            if rid in top and self._ambiguous_among(n, top):
                 self.ambiguous.add(n)
                 flipped.add(n)
         return flipped
@@ -434,27 +439,6 @@ def paused_gc() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
-
-
-_MATCHES: dict[tuple, Match] = {}
-
-
-def shared_match(m: Match) -> Match:
-    """One object per distinct Match (most edges are alike: same title, description 1.0, 5 fields): a Match
-    and its signals dict cost ~300 bytes, and a million records have millions of edges. Matches are never
-    changed in place, so sharing is safe."""
-    key = (m.score, m.strong, *m.signals.items())
-    found = _MATCHES.get(key)
-    if found is None:
-        if len(_MATCHES) >= 1 << 16:
-            _MATCHES.clear()
-        found = _MATCHES[key] = m
-    return found
-
-
-def _agreement(a: Features, b: Features) -> int:
-    """Curriculum fields and chapter present and equal in both (compare's "fields" signal, uncapped)."""
-    return fields_agree(a.fields, b.fields) + (1 if a.chapter and a.chapter == b.chapter else 0)
 
 
 Bucket = str | tuple[str, ...] | set[str]

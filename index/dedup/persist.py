@@ -22,7 +22,7 @@ import msgspec
 
 from index.dedup.cluster import Decision
 from index.dedup.lsh import ShingleLSH
-from index.dedup.signals import Features, Match
+from index.dedup.signals import Features, Match, shared_match
 from schemas.record import Record
 
 if TYPE_CHECKING:
@@ -130,7 +130,7 @@ def encode_snapshot(engine: DedupEngine) -> bytes:
 def decode_snapshot(
     cls: type[DedupEngine], data: bytes, loader: RecordLoader | None, store: StateStore | None
 ) -> DedupEngine:
-    from index.dedup.engine import EngineConfig, shared_match
+    from index.dedup.engine import EngineConfig
 
     snap = msgspec.msgpack.decode(data, type=_Snapshot)
     if snap.version != SNAPSHOT_VERSION:

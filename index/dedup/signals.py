@@ -77,6 +77,22 @@ class Match(msgspec.Struct, frozen=True, gc=False):
     signals: dict[str, float]
 
 
+_MATCHES: dict[tuple, Match] = {}
+
+
+def shared_match(m: Match) -> Match:
+    """One object per distinct Match (most edges are alike: same title, description 1.0, 5 fields): a Match
+    and its signals dict cost ~300 bytes, and a million records have millions of edges. Matches are never
+    changed in place, so sharing is safe."""
+    key = (m.score, m.strong, *m.signals.items())
+    found = _MATCHES.get(key)
+    if found is None:
+        if len(_MATCHES) >= 1 << 16:
+            _MATCHES.clear()
+        found = _MATCHES[key] = m
+    return found
+
+
 # -- URLs and identifiers -------------------------------------------------
 
 
@@ -289,6 +305,11 @@ def fields_agree(af: tuple[str | None, ...], bf: tuple[str | None, ...]) -> int:
     return sum(1 for x, y in zip(af[1:], bf[1:], strict=True) if x is not None and x == y)
 
 
+def agreement(a: Features, b: Features) -> int:
+    """Curriculum fields and chapter present and equal in both (compare's "fields" signal)."""
+    return fields_agree(a.fields, b.fields) + (1 if a.chapter and a.chapter == b.chapter else 0)
+
+
 @lru_cache(maxsize=4096)  # 32,768 held ~250 MB of bigram sets whatever the size; the hot keys are recent ones
 def grams(text: str) -> frozenset[str]:
     """Character bigrams (the whole string when shorter than two)."""
@@ -407,8 +428,7 @@ def compare(
     if len(a.desc) >= t.min_desc_chars and len(b.desc) >= t.min_desc_chars:
         desc = desc_containment(a.desc, b.desc)
         signals["description"] = desc
-    agree = fields_agree(a.fields, b.fields)
-    agree += 1 if a.chapter and a.chapter == b.chapter else 0
+    agree = agreement(a, b)
     if agree:
         signals["fields"] = float(agree)
     if desc is not None:
