@@ -41,6 +41,7 @@ from index.backend import (
     SearchResult,
 )
 from index.query import AnalysedQuery, TermGroup, analyse_query, highlight, pinyin_matches
+from index.shelf_order import shelf_key, shelved
 
 TEXT_BOOSTS: dict[str, float] = {"title_tokens": 3.0, "chapter_tokens": 2.0, "text_tokens": 1.0}
 """Text fields and their boosts: a title match outweighs a chapter match, which outweighs the description."""
@@ -162,6 +163,35 @@ class TantivyBackend(SearchBackend):
                     writer.add_json(line)
                 self._pending = True
             count += len(lines)
+        return count
+
+    def rebuild(self, documents: Iterable[Mapping[str, Any]]) -> int:
+        """Replace every document, added shelf by shelf (index.shelf_order: filtered searches skip
+        whole blocks); readers see the old index until the one commit at the end. If a document
+        fails, the writer rolls back to the last commit: the old index stays, whole."""
+        encoded = ((shelf_key(doc), tantivy_json(doc)) for doc in documents)
+        ordered = shelved(encoded, self.path.parent if self.path is not None else None)
+        count = 0
+        try:
+            first = next(ordered, None)  # every document is spilled before the old ones are cleared
+            with self._lock:
+                writer = self._get_writer()
+                writer.delete_all_documents()
+                try:
+                    if first is not None:
+                        writer.add_json(first)
+                        count = 1
+                    for line in ordered:
+                        writer.add_json(line)
+                        count += 1
+                except BaseException:
+                    writer.rollback()  # never commit a cleared, half-filled index later
+                    self._pending = False
+                    raise
+                self._pending = True
+        finally:
+            ordered.close()  # the spill files go now, also when a document fails
+        self.commit()
         return count
 
     def delete(self, ids: Iterable[str]) -> int:

@@ -139,10 +139,9 @@ def corpus_docs() -> list[dict[str, Any]]:
 def backend(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, corpus_docs
 ) -> Iterator[SearchBackend]:
-    """A backend loaded with corpus_docs (read-only: tests must not write)."""
+    """A backend loaded with corpus_docs as `huiju reindex` loads it (read-only: tests must not write)."""
     instance = BACKEND_FACTORIES[request.param](tmp_path_factory.mktemp(f"index-{request.param}"))
-    instance.index_documents(corpus_docs, batch=64)
-    instance.commit()
+    instance.rebuild(corpus_docs)
     yield instance
     instance.close()
 

@@ -282,6 +282,29 @@ def test_index_replaces_by_id_and_deletes(empty_backend: SearchBackend) -> None:
     assert empty_backend.count() == 0
 
 
+def test_rebuild_replaces_everything_and_a_failed_one_keeps_the_old_index(
+    empty_backend: SearchBackend, corpus_docs: list[dict], tmp_path
+) -> None:
+    old = handmade_documents()
+    empty_backend.index_documents(old)
+    empty_backend.commit()
+    assert empty_backend.rebuild(corpus_docs[:120]) == 120
+    empty_backend.refresh()
+    assert empty_backend.count() == 120
+    assert sorted(ids(empty_backend)) == sorted(doc["id"] for doc in corpus_docs[:120])
+
+    def failing() -> Any:
+        yield from corpus_docs[120:200]
+        raise RuntimeError("the store went away")
+
+    with pytest.raises(RuntimeError, match="went away"):
+        empty_backend.rebuild(failing())
+    empty_backend.refresh()
+    assert sorted(ids(empty_backend)) == sorted(doc["id"] for doc in corpus_docs[:120])
+    leftovers = [p for p in tmp_path.rglob(".huiju-shelves-*")]
+    assert leftovers == []
+
+
 def test_writes_are_invisible_until_commit(empty_backend: SearchBackend) -> None:
     empty_backend.index_documents(handmade_documents())
     assert empty_backend.count() == 0
