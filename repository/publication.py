@@ -32,7 +32,7 @@ from typing import Any, cast
 import msgspec
 from sqlalchemy import Table, bindparam, delete, func, insert, select, text, true, tuple_, update
 
-from repository.db import UTCDateTime, utcnow
+from repository.db import UTCDateTime, driver_datetime, driver_executemany, utcnow
 from repository.models import AuditLog, RecordRow, ReviewAction, Source, Work, WorkSet
 from repository.oai.sets import set_specs
 from repository.store import Store
@@ -132,20 +132,31 @@ class _Changes:
     new: list[dict[str, Any]] = field(default_factory=list)  # work_sets rows to insert
 
     def write(self, s: Any) -> None:
-        """Deletes, updates, inserts: each work's rows are distinct, so the order across works does not matter."""
+        """Deletes, updates, inserts: each work's rows are distinct, so the order across works does not matter.
+        The work and set rows go to the driver as they are (driver_executemany), their datestamps converted once."""
         w, ws = _works.c, _sets.c
+        to_driver, converted = driver_datetime(s.connection().dialect.name), {}
+
+        def stamp(value: datetime) -> Any:  # a chunk's rows share a few stamps (often one: now)
+            found = converted.get(value)
+            if found is None:
+                found = converted[value] = to_driver(value)
+            return found
+
         if self.audits:
             s.execute(insert(_audit), self.audits)
-        if self.gone:
-            s.execute(delete(_sets).where(ws.work_id == bindparam("w_id"), ws.set_spec == bindparam("w_spec")),
-                      self.gone)
-        for rows in self.works.values():  # grouped by the columns set: one SET clause per group
-            s.execute(update(_works).where(w.id == bindparam("w_id")), rows)
-        if self.stale:
-            s.execute(update(_sets).where(ws.work_id == bindparam("w_id"), ws.set_spec == bindparam("w_spec"))
-                      .values(datestamp=bindparam("w_stamp")), self.stale)
-        if self.new:
-            s.execute(insert(_sets), self.new)
+        one_set = (ws.work_id == bindparam("w_id"), ws.set_spec == bindparam("w_spec"))
+        driver_executemany(s, delete(_sets).where(*one_set), self.gone)
+        for columns, rows in self.works.items():  # grouped by the columns set: one SET clause per group
+            if "datestamp" in columns:
+                rows = [{**row, "datestamp": stamp(row["datestamp"])} for row in rows]
+            driver_executemany(s, update(_works).where(w.id == bindparam("w_id"))
+                               .values({name: bindparam(name) for name in columns}), rows)
+        driver_executemany(s, update(_sets).where(*one_set).values(datestamp=bindparam("w_stamp")),
+                           [{**row, "w_stamp": stamp(row["w_stamp"])} for row in self.stale])
+        driver_executemany(s, insert(_sets).values({name: bindparam(name) for name in ("work_id", "set_spec",
+                                                                                       "datestamp")}),
+                           [{**row, "datestamp": stamp(row["datestamp"])} for row in self.new])
 
 
 def _decide(work: Any, mine: list[Any], current: dict[str, datetime], now: datetime, actor: str,

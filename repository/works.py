@@ -24,6 +24,7 @@ from index.dedup.canonical import merged_view
 from index.dedup.cluster import Decision
 from index.dedup.engine import DedupEngine
 from index.dedup.persist import open_engine
+from repository.db import driver_datetime, driver_executemany
 from repository.models import RecordRow, Work, WorkDecision
 from repository.store import Store
 from schemas.record import Record
@@ -31,6 +32,8 @@ from schemas.record import Record
 _records = cast(Table, RecordRow.__table__)
 _works = cast(Table, Work.__table__)
 _CHUNK = 500  # works per batch: their member records come in one query
+_INSERT_WORK = insert(_works).values({name: bindparam(name) for name in (
+    "id", "canonical_record_id", "data", "status", "datestamp", "published", "ever_published")})
 WATERMARK = "dedupe.watermark"
 
 
@@ -156,6 +159,7 @@ def write_works(store: Store, engine: DedupEngine, refresh: set[str] | None = No
     changed: set[str] = set()
     retired: set[str] = set()
     with store.session(write=True) as s:
+        stamp = driver_datetime(s.connection().dialect.name)(now)
         ordered = sorted(touched)
         for start in range(0, len(ordered), _CHUNK):
             chunk = ordered[start:start + _CHUNK]
@@ -170,14 +174,13 @@ def write_works(store: Store, engine: DedupEngine, refresh: set[str] | None = No
                 row = rows.get(work_id)
                 if row is None:
                     added.append({"id": work_id, "canonical_record_id": canonical, "data": data, "status": "active",
-                                  "datestamp": now, "published": False, "ever_published": False})
+                                  "datestamp": stamp, "published": False, "ever_published": False})
                     changed.add(work_id)
                 elif row.data != data or row.status != "active":
                     s.execute(update(Work).where(Work.id == work_id).values(
                         canonical_record_id=canonical, data=data, status="active", successor_id=None, datestamp=now))
                     changed.add(work_id)
-            if added:
-                s.execute(insert(_works), added)
+            driver_executemany(s, _INSERT_WORK, added)
             for work_id in chunk:
                 row = rows.get(work_id)
                 if work_id in clusters or row is None or row.status != "active":
@@ -190,7 +193,7 @@ def write_works(store: Store, engine: DedupEngine, refresh: set[str] | None = No
         assign = [{"rid": rid, "wid": target[rid]} for rid in moved] + [{"rid": rid, "wid": None} for rid in left]
         statement = update(_records).where(_records.c.id == bindparam("rid")).values(work_id=bindparam("wid"))
         for start in range(0, len(assign), _CHUNK * 10):
-            s.execute(statement, assign[start:start + _CHUNK * 10])
+            driver_executemany(s, statement, assign[start:start + _CHUNK * 10])
     return DedupeReport(0, len(clusters), len(target), changed, retired)
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 from schemas.record import Record
 from schemas.vocab import load_data, vocabulary
@@ -40,6 +40,7 @@ _VOCABULARY = {"level": "source_levels", "stage": "stages", "subject": "subjects
 _SAFE = re.compile(r"[A-Za-z0-9\-_.!()*']")
 
 
+@lru_cache(maxsize=4096)  # a few dozen codes and source names, escaped for every work of a refresh
 def escape(segment: str) -> str:
     """A setSpec segment for any text: unsafe characters (and ``~``) become ~XX per UTF-8 byte."""
     return "".join(ch if _SAFE.fullmatch(ch) else "".join(f"~{b:02x}" for b in ch.encode()) for ch in segment)

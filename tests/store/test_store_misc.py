@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
 from repository.models import AuditLog, Source
@@ -116,3 +116,31 @@ def test_datetimes_round_trip_as_utc(store: Store, source: Any) -> None:
     assert got is not None and got.modified == noon_beijing
     assert got.datestamp is not None and got.datestamp.tzinfo == UTC
     assert abs(got.datestamp - datetime.now(UTC)) < timedelta(minutes=5)
+
+
+def test_driver_executemany_stores_what_the_orm_would(store: Store) -> None:
+    """Bulk writes that bypass SQLAlchemy's type processing read back exactly like ORM writes."""
+    from sqlalchemy import bindparam, insert, update
+
+    from repository.db import driver_datetime, driver_executemany
+    from repository.models import Work
+
+    table = Work.__table__
+    when = datetime(2026, 3, 1, 8, 30, 15, 123456, tzinfo=timezone(timedelta(hours=8)))
+    with store.session(write=True) as s:
+        s.add(Work(id="w-orm", canonical_record_id="r", data=b'{"x": 1}', status="active", datestamp=when,
+                   published=True, ever_published=False))
+        to_driver = driver_datetime(store.dialect)
+        statement = insert(table).values({name: bindparam(name) for name in (
+            "id", "canonical_record_id", "data", "status", "datestamp", "published", "ever_published")})
+        driver_executemany(s, statement, [
+            {"id": f"w-{n}", "canonical_record_id": "r", "data": b'{"x": 1}', "status": "active",
+             "datestamp": to_driver(when), "published": True, "ever_published": False} for n in range(3)])
+        driver_executemany(s, update(table).where(table.c.id == bindparam("w_id")).values(status=bindparam("s")),
+                           [{"w_id": "w-2", "s": "deleted"}])
+        driver_executemany(s, statement, [])  # nothing to do: no statement sent
+    with store.session() as s:
+        rows = {w.id: (w.data, w.status, w.datestamp, w.published, w.ever_published) for w in s.scalars(select(Work))}
+    assert rows["w-0"] == rows["w-1"] == rows["w-orm"] == (b'{"x": 1}', "active", when, True, False)
+    assert rows["w-0"][2].utcoffset() == timedelta(0)
+    assert rows["w-2"][1] == "deleted"
