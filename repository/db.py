@@ -7,13 +7,15 @@ caller's job, so tests and tools can open any number of stores side by side.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import DateTime, Engine, create_engine, event
 from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import TypeDecorator
@@ -75,6 +77,28 @@ def driver_datetime(dialect_name: str) -> Callable[[datetime | None], datetime |
     """The function that turns a datetime into what the raw driver stores for a UTCDateTime
     column, for bulk statements that bypass SQLAlchemy's type processing."""
     return _sqlite_text if dialect_name == "sqlite" else _aware_utc
+
+
+BULK_CACHE_KIB = 65_536
+"""SQLite page cache for one long bulk write (the default is 2 MB): 1,000,000 record updates in one
+transaction took 39 s in random order with the default cache, 17 s in table order, 11 s with this too."""
+
+
+@contextmanager
+def roomy_page_cache(session: Session, kib: int = BULK_CACHE_KIB) -> Iterator[None]:
+    """SQLite: a bigger page cache on this connection while a long write transaction runs, so its dirty
+    pages are written once at commit instead of spilling to the WAL again and again. No-op elsewhere."""
+    conn = session.connection()
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    before = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+    conn.exec_driver_sql(f"PRAGMA cache_size = -{int(kib)}")
+    try:
+        yield
+    finally:
+        with suppress(DBAPIError):  # a broken connection is discarded by the pool anyway
+            conn.exec_driver_sql(f"PRAGMA cache_size = {int(before or -2000)}")
 
 
 def driver_executemany(session: Any, statement: Any, rows: list[dict[str, Any]]) -> None:

@@ -181,26 +181,30 @@ def prepare_demo(store: Store, settings: Settings, platforms: DemoPlatforms, *, 
         yield "prepared (--no-serve): `huiju demo` serves the site with the platforms running"
 
 
-def harvest_all(store: Store, settings: Settings, names: list[str]) -> Iterator[str]:
-    """Harvest every source; the crawls run one after another in a thread beside the others.
+FEED_THREADS = 2
+"""Feeds harvested at once. A feed's harvest waits on its platform (another process) as much as it maps
+records, so with one feed at a time neither process kept a core busy; two overlap those waits."""
 
-    A crawl's fetching is done by its Scrapy child process, so while it runs this process is mostly
-    idle: harvesting the feeds meanwhile uses both cores. The crawls' lines come after the others'.
-    """
+
+def harvest_all(store: Store, settings: Settings, names: list[str]) -> Iterator[str]:
+    """Harvest every source: the feeds FEED_THREADS at a time, the crawls one after another in a thread
+    beside them (a crawl's fetching is done by its Scrapy child process). Each source's lines come in
+    registration order, the crawls' after the feeds'."""
     from concurrent.futures import ThreadPoolExecutor
 
     yield f"harvesting {len(names)} sources:"
     crawls = [n for n in names if (source := store.get_source(n)) is not None and source.kind == "crawl"]
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="demo-crawl")
+    crawl_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="demo-crawl")
+    feed_pool = ThreadPoolExecutor(max_workers=FEED_THREADS, thread_name_prefix="demo-feed")
     try:
-        pending = {name: pool.submit(_harvest_one, store, settings, name) for name in crawls}
-        for name in names:
-            if name not in pending:
-                yield from _harvest_one(store, settings, name)
-        for name in crawls:
+        pending = {name: crawl_pool.submit(_harvest_one, store, settings, name) for name in crawls}
+        pending |= {name: feed_pool.submit(_harvest_one, store, settings, name) for name in names
+                    if name not in pending}
+        for name in [n for n in names if n not in crawls] + crawls:
             yield from pending[name].result()
     finally:
-        pool.shutdown(wait=False, cancel_futures=True)  # Ctrl-C: stop the platforms without waiting
+        for pool in (feed_pool, crawl_pool):  # Ctrl-C: stop the platforms without waiting
+            pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _harvest_one(store: Store, settings: Settings, name: str) -> list[str]:

@@ -24,7 +24,7 @@ from index.dedup.canonical import merged_view
 from index.dedup.cluster import Decision
 from index.dedup.engine import DedupEngine
 from index.dedup.persist import open_engine
-from repository.db import driver_datetime, driver_executemany
+from repository.db import driver_datetime, driver_executemany, roomy_page_cache
 from repository.models import RecordRow, Work, WorkDecision
 from repository.store import Store
 from schemas.record import Record
@@ -158,7 +158,7 @@ def write_works(store: Store, engine: DedupEngine, refresh: set[str] | None = No
     now = datetime.now(UTC)
     changed: set[str] = set()
     retired: set[str] = set()
-    with store.session(write=True) as s:
+    with store.session(write=True) as s, roomy_page_cache(s):
         stamp = driver_datetime(s.connection().dialect.name)(now)
         ordered = sorted(touched)
         for start in range(0, len(ordered), _CHUNK):
@@ -189,8 +189,10 @@ def write_works(store: Store, engine: DedupEngine, refresh: set[str] | None = No
                 s.execute(update(Work).where(Work.id == work_id).values(
                     status="merged" if successor else "deleted", successor_id=successor, datestamp=now))
                 retired.add(work_id)
-        # records leave works they no longer belong to; FK-safe order: works exist first
-        assign = [{"rid": rid, "wid": target[rid]} for rid in moved] + [{"rid": rid, "wid": None} for rid in left]
+        # records leave works they no longer belong to; FK-safe order: works exist first. In the order the
+        # database listed them (SQLite: table order), so a page is rewritten once, not once per record on it.
+        assign = [{"rid": rid, "wid": target.get(rid)} for rid in current if rid in moved or rid in left]
+        assign += [{"rid": rid, "wid": target[rid]} for rid in moved if rid not in current]
         statement = update(_records).where(_records.c.id == bindparam("rid")).values(work_id=bindparam("wid"))
         for start in range(0, len(assign), _CHUNK * 10):
             driver_executemany(s, statement, assign[start:start + _CHUNK * 10])

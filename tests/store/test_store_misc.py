@@ -144,3 +144,21 @@ def test_driver_executemany_stores_what_the_orm_would(store: Store) -> None:
     assert rows["w-0"] == rows["w-1"] == rows["w-orm"] == (b'{"x": 1}', "active", when, True, False)
     assert rows["w-0"][2].utcoffset() == timedelta(0)
     assert rows["w-2"][1] == "deleted"
+
+
+def test_roomy_page_cache_is_for_one_transaction_only(store: Store) -> None:
+    from repository.db import BULK_CACHE_KIB, roomy_page_cache
+
+    def cache_size(s: Any) -> Any:
+        return s.connection().exec_driver_sql("PRAGMA cache_size").scalar() if store.dialect == "sqlite" else None
+
+    with store.session(write=True) as s:
+        before = cache_size(s)
+        with roomy_page_cache(s):
+            inside = cache_size(s)
+            s.add(AuditLog(actor="t", action="bulk", target_type="test", target_id="1"))
+        after = cache_size(s)
+    if store.dialect == "sqlite":
+        assert (before, inside, after) == (-2000, -BULK_CACHE_KIB, -2000)
+    with store.session() as s:
+        assert s.scalar(select(AuditLog).where(AuditLog.action == "bulk")) is not None
