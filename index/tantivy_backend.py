@@ -170,7 +170,8 @@ class TantivyBackend(SearchBackend):
         whole blocks); readers see the old index until the one commit at the end. If a document
         fails, the writer rolls back to the last commit: the old index stays, whole."""
         encoded = ((shelf_key(doc), tantivy_json(doc)) for doc in documents)
-        ordered = shelved(encoded, self.path.parent if self.path is not None else None)
+        beside = self.path.parent if self.path is not None else None  # same disk as the index, usually roomier
+        ordered = shelved(encoded, beside if beside is not None and os.access(beside, os.W_OK) else None)
         count = 0
         try:
             first = next(ordered, None)  # every document is spilled before the old ones are cleared
