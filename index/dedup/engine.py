@@ -425,7 +425,9 @@ class DedupEngine:
         """Write a snapshot to the attached store."""
         if self.store is None:
             raise ValueError("no store attached")
-        self.store.save(self.snapshot())
+        from index.dedup.persist import write_snapshot
+
+        self.store.save_streamed(lambda out: write_snapshot(self, out))
 
 
 @contextmanager

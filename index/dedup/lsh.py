@@ -14,12 +14,15 @@ is equal), kept in numpy arrays rather than per-band dicts (see ShingleLSH).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import io
+from collections.abc import Iterable, Iterator
+from typing import BinaryIO
 
 import msgspec
 import numpy as np
 from datasketch import MinHash
 
+from index.dedup.frames import read_frames, write_frame, write_frame_parts
 from index.dedup.signals import Features
 
 SCHEME = "affine32"
@@ -49,14 +52,16 @@ DESC_HEAD = 64
 
 
 class _State(msgspec.Struct, array_like=True):
+    """The index's parameters and keys; the sketches follow as one raw frame (row i: keys[i])."""
+
     num_perm: int
     bands: int
     rows: int
     seed: int
     keys: list[str]
-    sketches: list[bytes]
 
 
+_SLICE = 65_536  # sketches copied per write when saving
 MERGE_EVERY = 32768
 """Records inserted into the small dict before it is merged into the sorted arrays."""
 
@@ -230,26 +235,34 @@ class ShingleLSH:
 
     # -- persistence --------------------------------------------------------
 
-    def to_bytes(self) -> bytes:
+    def write_to(self, out: BinaryIO) -> None:
+        """Two frames: parameters and keys, then the sketches as raw uint32 rows, copied a slice at a time
+        (one bytes object per sketch made the state of a million records ~400 MB of garbage)."""
         keys = list(self._row)
-        return msgspec.msgpack.encode(
-            _State(
-                self.num_perm,
-                self.bands,
-                self.rows,
-                self.seed,
-                keys,
-                [self._matrix[self._row[k]].tobytes() for k in keys],
-            )
-        )
+        write_frame(out, msgspec.msgpack.encode(_State(self.num_perm, self.bands, self.rows, self.seed, keys)))
+        rows = np.fromiter((self._row[k] for k in keys), dtype=np.int64, count=len(keys))
+        slices = (self._matrix[rows[i : i + _SLICE]].tobytes() for i in range(0, len(rows), _SLICE))
+        write_frame_parts(out, len(rows) * self.num_perm * 4, slices)
+
+    @classmethod
+    def read_from(cls, frames: Iterator[memoryview]) -> ShingleLSH:
+        state = msgspec.msgpack.decode(next(frames), type=_State)
+        sketches = np.frombuffer(next(frames), dtype=np.uint32)
+        if len(sketches) != len(state.keys) * state.num_perm:
+            raise ValueError("LSH state: sketches and keys disagree")
+        lsh = cls(state.num_perm, state.bands, state.rows, state.seed)
+        for key, sketch in zip(state.keys, sketches.reshape(len(state.keys), state.num_perm), strict=True):
+            lsh.insert(key, sketch.copy())  # a view would keep the whole snapshot buffer alive
+        return lsh
+
+    def to_bytes(self) -> bytes:
+        out = io.BytesIO()
+        self.write_to(out)
+        return out.getvalue()
 
     @classmethod
     def from_bytes(cls, data: bytes) -> ShingleLSH:
-        state = msgspec.msgpack.decode(data, type=_State)
-        lsh = cls(state.num_perm, state.bands, state.rows, state.seed)
-        for key, raw in zip(state.keys, state.sketches, strict=True):
-            lsh.insert(key, np.frombuffer(raw, dtype=np.uint32).copy())
-        return lsh
+        return cls.read_from(read_frames(data))
 
     @classmethod
     def rebuild(cls, items: Iterable[Features], **params: int) -> ShingleLSH:

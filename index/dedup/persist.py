@@ -12,15 +12,18 @@ table for decisions, a blob for the snapshot); `MemoryStore` and
 
 from __future__ import annotations
 
+import io
 import os
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from itertools import islice
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
 import msgspec
 
 from index.dedup.cluster import Decision
+from index.dedup.frames import read_frames, write_frame
 from index.dedup.lsh import ShingleLSH
 from index.dedup.signals import Features, Match, shared_match
 from schemas.record import Record
@@ -28,12 +31,17 @@ from schemas.record import Record
 if TYPE_CHECKING:
     from index.dedup.engine import DedupEngine, RecordLoader
 
-SNAPSHOT_VERSION = 2  # 2: Features.fields gained the teacher
+SNAPSHOT_VERSION = 3  # 2: Features.fields gained the teacher; 3: written as frames, a piece at a time
+
+
+Writer = Callable[[BinaryIO], object]
+"""Writes a snapshot into a binary stream (write_snapshot, bound to an engine)."""
 
 
 class StateStore(Protocol):
     def load(self) -> bytes | None: ...
     def save(self, snapshot: bytes) -> None: ...
+    def save_streamed(self, write: Writer) -> None: ...
     def append_decision(self, decision: Decision) -> None: ...
     def decisions(self) -> list[Decision]: ...
 
@@ -48,6 +56,11 @@ class MemoryStore:
 
     def save(self, snapshot: bytes) -> None:
         self.snapshot = snapshot
+
+    def save_streamed(self, write: Writer) -> None:
+        out = io.BytesIO()
+        write(out)
+        self.snapshot = out.getvalue()
 
     def append_decision(self, decision: Decision) -> None:
         self.log.append(decision)
@@ -68,12 +81,19 @@ class DirectoryStore:
         return file.read_bytes() if file.exists() else None
 
     def save(self, snapshot: bytes) -> None:
+        self.save_streamed(lambda out: out.write(snapshot))
+
+    def save_streamed(self, write: Writer) -> None:
         fd, tmp = tempfile.mkstemp(dir=self.path, prefix=".snapshot-")
-        with os.fdopen(fd, "wb") as out:
-            out.write(snapshot)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, self.path / "snapshot.msgpack")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                write(out)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp, self.path / "snapshot.msgpack")
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
 
     def append_decision(self, decision: Decision) -> None:
         with open(self.path / "decisions.jsonl", "ab") as out:
@@ -90,41 +110,60 @@ class DirectoryStore:
         ]
 
 
-class _Snapshot(msgspec.Struct, array_like=True):
+class _Header(msgspec.Struct, array_like=True):
     version: int
     config: bytes
-    features: list[Features]
-    edges: list[tuple[str, str, Match]]
-    works: list[list[str]]
     ambiguous: list[str]
     decisions: list[Decision]
     must: list[tuple[str, str, int]]
     cannot: list[tuple[str, str, int]]
     pins: dict[str, int]
-    lsh: bytes
+
+
+_PIECE = 50_000  # features, edges or works per frame
+_features = msgspec.msgpack.Decoder(list[Features])
+_edges = msgspec.msgpack.Decoder(list[tuple[str, str, Match]])
+_works = msgspec.msgpack.Decoder(list[list[str]])
 
 
 def _pairs(table: dict[str, dict[str, int]]) -> list[tuple[str, str, int]]:
     return [(a, b, seq) for a, row in table.items() for b, seq in row.items() if a < b]
 
 
-def encode_snapshot(engine: DedupEngine) -> bytes:
+def _pieces(out: BinaryIO, items: Iterator[Any]) -> None:
+    """A section: frames of up to _PIECE items, then an empty frame (an encoded list is never empty)."""
+    encode = msgspec.msgpack.encode
+    while piece := list(islice(items, _PIECE)):
+        write_frame(out, encode(piece))
+    write_frame(out, b"")
+
+
+def write_snapshot(engine: DedupEngine, out: BinaryIO) -> None:
+    """The engine's state as frames (index.dedup.frames): header, LSH, then features, edges and works a
+    piece at a time, so no encoding of the whole state is ever held in memory."""
     p = engine.partition
-    return msgspec.msgpack.encode(
-        _Snapshot(
-            version=SNAPSHOT_VERSION,
-            config=msgspec.msgpack.encode(engine.config),
-            features=list(engine.features.values()),
-            edges=[(a, b, m) for a, row in engine.edges.items() for b, m in row.items() if a < b],
-            works=[sorted(ms) for ms in p.works()],
-            ambiguous=sorted(engine.ambiguous),
-            decisions=engine.decisions,
-            must=_pairs(p.must),
-            cannot=_pairs(p.cannot),
-            pins=engine.pins,
-            lsh=engine.lsh.to_bytes(),
-        )
-    )
+    write_frame(out, msgspec.msgpack.encode(_Header(
+        version=SNAPSHOT_VERSION, config=msgspec.msgpack.encode(engine.config), ambiguous=sorted(engine.ambiguous),
+        decisions=engine.decisions, must=_pairs(p.must), cannot=_pairs(p.cannot), pins=engine.pins,
+    )))
+    engine.lsh.write_to(out)
+    _pieces(out, iter(engine.features.values()))
+    _pieces(out, ((a, b, m) for a, row in engine.edges.items() for b, m in row.items() if a < b))
+    _pieces(out, (sorted(ms) for ms in p.works()))
+
+
+def encode_snapshot(engine: DedupEngine) -> bytes:
+    out = io.BytesIO()
+    write_snapshot(engine, out)
+    return out.getvalue()
+
+
+def _section(frames: Iterator[memoryview], decoder: msgspec.msgpack.Decoder) -> Iterator[Any]:
+    for frame in frames:
+        if not len(frame):
+            return
+        yield from decoder.decode(frame)
+    raise ValueError("snapshot ends inside a section")
 
 
 def decode_snapshot(
@@ -132,33 +171,35 @@ def decode_snapshot(
 ) -> DedupEngine:
     from index.dedup.engine import EngineConfig
 
-    snap = msgspec.msgpack.decode(data, type=_Snapshot)
-    if snap.version != SNAPSHOT_VERSION:
-        raise ValueError(
-            f"snapshot version {snap.version}, expected {SNAPSHOT_VERSION}: rebuild from records"
-        )
-    engine = cls(msgspec.msgpack.decode(snap.config, type=EngineConfig), loader, store)
-    engine.lsh = ShingleLSH.from_bytes(snap.lsh)
-    for f in snap.features:
+    frames = read_frames(data)
+    head = next(frames, None)
+    if head is None:
+        raise ValueError("empty snapshot")
+    header = msgspec.msgpack.decode(head, type=_Header)
+    if header.version != SNAPSHOT_VERSION:
+        raise ValueError(f"snapshot version {header.version}, expected {SNAPSHOT_VERSION}: rebuild from records")
+    engine = cls(msgspec.msgpack.decode(header.config, type=EngineConfig), loader, store)
+    engine.lsh = ShingleLSH.read_from(frames)
+    for f in _section(frames, _features):
         engine.features[f.rid] = f
         engine._index_key(f)
         engine._index_locators(f)
-    for a, b, m in snap.edges:
+    for a, b, m in _section(frames, _edges):
         m = shared_match(m)
         engine.edges.setdefault(a, {})[b] = m
         engine.edges.setdefault(b, {})[a] = m
     p = engine.partition
-    for members in snap.works:
+    for members in _section(frames, _works):
         root = p.found(members[0], engine.features[members[0]].fields)
         for rid in members[1:]:
             root = p.union(root, p.found(rid, engine.features[rid].fields), force=True)
-    for table, pairs in ((p.must, snap.must), (p.cannot, snap.cannot)):
+    for table, pairs in ((p.must, header.must), (p.cannot, header.cannot)):
         for a, b, seq in pairs:
             table.setdefault(a, {})[b] = seq
             table.setdefault(b, {})[a] = seq
-    engine.ambiguous = set(snap.ambiguous)
-    engine.decisions = list(snap.decisions)
-    engine.pins = dict(snap.pins)
+    engine.ambiguous = set(header.ambiguous)
+    engine.decisions = list(header.decisions)
+    engine.pins = dict(header.pins)
     return engine
 
 

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
+from typing import BinaryIO
 
+import msgspec
 import numpy as np
 import pytest
 from datasketch import MinHash
 
-from index.dedup import DedupEngine
+from index.dedup import DedupEngine, persist
 from index.dedup.evaluation import load_labelled
+from index.dedup.frames import read_frames, write_frame, write_frame_parts
 from index.dedup.lsh import ShingleLSH, bigram_hash
 from index.dedup.persist import DirectoryStore, MemoryStore, open_engine
 from index.dedup.signals import features
@@ -140,3 +144,56 @@ def test_removing_every_record_leaves_no_state_behind(sample: list) -> None:
     assert not engine.features and not engine.edges and not engine.works()
     assert not engine.by_key and not engine.by_locator and not engine.by_ref
     assert not engine.partition.values and not engine.partition.groups and not engine.partition.work_of
+
+
+def test_frames_round_trip_and_refuse_truncation() -> None:
+    out = io.BytesIO()
+    write_frame(out, b"head")
+    write_frame_parts(out, 6, [b"abc", memoryview(b"def")])
+    write_frame(out, b"")
+    data = out.getvalue()
+    assert [bytes(f) for f in read_frames(data)] == [b"head", b"abcdef", b""]
+    with pytest.raises(ValueError, match="truncated"):
+        list(read_frames(data[:-3] + data[-2:]))  # the last length cut short
+    with pytest.raises(ValueError, match="truncated"):
+        list(read_frames(data[:15]))
+    with pytest.raises(ValueError, match="announced"):
+        write_frame_parts(io.BytesIO(), 5, [b"abc"])
+
+
+def test_snapshot_is_written_a_piece_at_a_time(sample: list, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Small pieces force several frames per section: the restored engine must not notice."""
+    monkeypatch.setattr(persist, "_PIECE", 7)
+    engine = DedupEngine.rebuild(sample)
+    engine.merge(sample[0].id, sample[7].id)
+    data = engine.snapshot()
+    assert sum(1 for _ in read_frames(data)) > len(sample) // 7 + 3  # the features alone take 58 frames
+    restored = DedupEngine.restore(data)
+    assert restored.works() == engine.works()
+    assert restored.edges == engine.edges and restored.ambiguous == engine.ambiguous
+    with pytest.raises(ValueError):
+        DedupEngine.restore(data[: len(data) // 2])  # a cut file is refused, never half restored
+
+
+def test_a_failed_save_keeps_the_previous_snapshot(sample: list, tmp_path: Path) -> None:
+    store = DirectoryStore(tmp_path / "dedup")
+    engine = open_engine(store, lambda: sample[:30])
+    engine.save()
+    before = (tmp_path / "dedup" / "snapshot.msgpack").read_bytes()
+
+    def failing(out: BinaryIO) -> None:
+        out.write(b"half a snapshot")
+        raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        store.save_streamed(failing)
+    assert (tmp_path / "dedup" / "snapshot.msgpack").read_bytes() == before
+    assert sorted(p.name for p in (tmp_path / "dedup").iterdir()) == ["snapshot.msgpack"]
+    assert open_engine(store, lambda: pytest.fail("the snapshot must still load")).works() == engine.works()
+
+
+def test_a_snapshot_of_the_previous_version_is_rebuilt(sample: list) -> None:
+    old = msgspec.msgpack.encode([2, b"", [], [], [], [], [], {}, b""])  # version 2: one msgpack array
+    store = MemoryStore()
+    store.save(old)
+    assert len(open_engine(store, lambda: sample[:12])) == 12
