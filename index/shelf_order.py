@@ -5,7 +5,7 @@ in the order they are added, and intersecting a word's postings with a filter's 
 per candidate wherever the filter's documents are scattered; when each (subject, stage, grade)
 shelf is one run of document numbers, the intersection skips whole blocks and the facet
 counts visit only the matches. At 1,000,000 works that made free text + 2 filters 8× cheaper
-to search and its facets 2.5× cheaper to count (benchmarks/search_tantivy.py; docs/search.md).
+to search and its facets 2.5× cheaper to count (benchmarks/search_tantivy.py; benchmarks/README.md, "Shelf order").
 
 How, in flat memory: documents arrive in store order. Their encoded lines are spilled to one
 file per shelf in a temporary folder (a few MB buffered, never the whole index), then read

@@ -10,13 +10,10 @@ work_decisions table (and the audit log) and always win.
 
 from __future__ import annotations
 
-import os
-import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import BinaryIO, cast
+from typing import cast
 
 import msgspec
 from sqlalchemy import Table, bindparam, insert, select, update
@@ -24,7 +21,7 @@ from sqlalchemy import Table, bindparam, insert, select, update
 from index.dedup.canonical import merged_view
 from index.dedup.cluster import Decision
 from index.dedup.engine import DedupEngine
-from index.dedup.persist import open_engine
+from index.dedup.persist import Writer, open_engine, replace_atomically
 from repository.db import driver_datetime, driver_executemany, roomy_page_cache
 from repository.models import RecordRow, Work, WorkDecision
 from repository.store import Store
@@ -63,17 +60,9 @@ class DatabaseState:
     def save(self, snapshot: bytes) -> None:
         self.save_streamed(lambda out: out.write(snapshot))
 
-    def save_streamed(self, write: Callable[[BinaryIO], object]) -> None:
-        """Written a piece at a time into a temporary file, then swapped in (never half a snapshot)."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".dedup-")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                write(fh)
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+    def save_streamed(self, write: Writer) -> None:
+        """Written a piece at a time, then swapped in (never half a snapshot; a cache, so no fsync)."""
+        replace_atomically(self.path, write)
 
     def append_decision(self, decision: Decision) -> None:
         with self.store.session(write=True) as s:

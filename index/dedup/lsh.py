@@ -246,8 +246,11 @@ class ShingleLSH:
 
     @classmethod
     def read_from(cls, frames: Iterator[memoryview]) -> ShingleLSH:
-        state = msgspec.msgpack.decode(next(frames), type=_State)
-        sketches = np.frombuffer(next(frames), dtype=np.uint32)
+        head, raw = next(frames, None), next(frames, None)
+        if head is None or raw is None:
+            raise ValueError("LSH state: frames missing")
+        state = msgspec.msgpack.decode(head, type=_State)
+        sketches = np.frombuffer(raw, dtype=np.uint32)
         if len(sketches) != len(state.keys) * state.num_perm:
             raise ValueError("LSH state: sketches and keys disagree")
         lsh = cls(state.num_perm, state.bands, state.rows, state.seed)

@@ -38,6 +38,23 @@ Writer = Callable[[BinaryIO], object]
 """Writes a snapshot into a binary stream (write_snapshot, bound to an engine)."""
 
 
+def replace_atomically(path: Path, write: Writer, *, durable: bool = False) -> None:
+    """Write `path` through a temporary file beside it, swapped in when complete: a reader (or a crash)
+    sees the old file or the new one, never half of one. durable: fsync before the swap."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            write(out)
+            if durable:
+                out.flush()
+                os.fsync(out.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 class StateStore(Protocol):
     def load(self) -> bytes | None: ...
     def save(self, snapshot: bytes) -> None: ...
@@ -84,16 +101,7 @@ class DirectoryStore:
         self.save_streamed(lambda out: out.write(snapshot))
 
     def save_streamed(self, write: Writer) -> None:
-        fd, tmp = tempfile.mkstemp(dir=self.path, prefix=".snapshot-")
-        try:
-            with os.fdopen(fd, "wb") as out:
-                write(out)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(tmp, self.path / "snapshot.msgpack")
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        replace_atomically(self.path / "snapshot.msgpack", write, durable=True)
 
     def append_decision(self, decision: Decision) -> None:
         with open(self.path / "decisions.jsonl", "ab") as out:

@@ -197,3 +197,14 @@ def test_a_snapshot_of_the_previous_version_is_rebuilt(sample: list) -> None:
     store = MemoryStore()
     store.save(old)
     assert len(open_engine(store, lambda: sample[:12])) == 12
+
+
+def test_a_snapshot_cut_after_a_whole_frame_is_rebuilt(sample: list) -> None:
+    """Cut exactly at a frame boundary (a crash while saving, a disk full before the swap was added)."""
+    data = DedupEngine.rebuild(sample[:12]).snapshot()
+    header_only = data[: 8 + int.from_bytes(data[:8], "little")]  # the header frame alone
+    with pytest.raises(ValueError, match="missing"):
+        DedupEngine.restore(header_only)
+    store = MemoryStore()
+    store.save(header_only)
+    assert len(open_engine(store, lambda: sample[:12])) == 12
