@@ -292,14 +292,15 @@ def main() -> None:
             payloads = fetch_payloads(instance)
             for kind, pages in payloads.items():
                 parse_s, items = parse_time(kind, pages)
-                ingest_s = sources.get(kind, {}).get("s", float("nan"))
+                # the feed's own harvest time: a name of its own, so the run's ingest_s stays whole
+                feed_s = sources.get(kind, {}).get("s", float("nan"))
                 size = sum(map(len, pages))
-                raw[kind] = {"bytes": size, "items": items, "parse_s": parse_s, "ingest_s": ingest_s,
-                             "ratio": ingest_s / parse_s}
+                raw[kind] = {"bytes": size, "items": items, "parse_s": parse_s, "ingest_s": feed_s,
+                             "ratio": feed_s / parse_s}
                 how = "json.loads" if kind == "national" else "lxml.etree.fromstring"
                 print(f"  {kind:10} {size / 1e6:7.1f} MB, {len(pages)} payload(s), {items:,} items: {how} "
-                      f"{parse_s:.2f} s ({items / parse_s:,.0f}/s) vs ingest {ingest_s:.1f} s → "
-                      f"full ingest = {ingest_s / parse_s:,.0f}× the raw parse")
+                      f"{parse_s:.2f} s ({items / parse_s:,.0f}/s) vs ingest {feed_s:.1f} s → "
+                      f"full ingest = {feed_s / parse_s:,.0f}× the raw parse")
             p = sum(r["parse_s"] for r in raw.values())
             i = sum(r["ingest_s"] for r in raw.values())
             print(f"  the three feeds together: raw parse {p:.2f} s, full ingest {i:.1f} s → {i / p:,.0f}×")
