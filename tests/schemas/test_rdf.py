@@ -441,3 +441,56 @@ def test_deeply_nested_json_is_rejected_not_raised(reader: object) -> None:
     for data in (arrays, objects):
         (result,) = reader.read(data, source="test")
         assert isinstance(result, Rejected)
+
+
+# ---------------------------------------------------------------- two Turtle parsers, one answer
+
+
+def _both_parsers(data: bytes, monkeypatch: pytest.MonkeyPatch) -> tuple[list, list]:
+    """rdf.read with Oxigraph's parser (the default) and with rdflib's alone, as comparable JSON."""
+    import msgspec
+
+    fast = [msgspec.json.encode(r) for r in rdf.read(data, source="test")]
+    with monkeypatch.context() as m:
+        m.setattr(rdf, "_parse_oxigraph", lambda data, syntax: None)
+        slow = [msgspec.json.encode(r) for r in rdf.read(data, source="test")]
+    return fast, slow
+
+
+@pytest.mark.parametrize(
+    "path", [p for p in _files("rdf", "zh", "lrmi") if p.values[0] is None or p.values[0].suffix in (".ttl", ".nt")]
+)
+def test_oxigraph_and_rdflib_read_every_corpus_turtle_file_alike(
+    corpus: Path, path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fast, slow = _both_parsers(path.read_bytes(), monkeypatch)
+    assert fast == slow
+
+
+def test_oxigraph_and_rdflib_read_the_demo_partner_feed_alike(monkeypatch: pytest.MonkeyPatch) -> None:
+    from harvester.demo import render
+    from harvester.demo.platforms import items
+    from harvester.demo.state import DemoState
+    from harvester.demo.styles import record
+
+    bases = {name: f"http://127.0.0.1:{5100 + i}" for i, name in enumerate(
+        ("national", "municipal", "haidian", "chaoyang", "library", "partner"))}
+    state = DemoState(size=2_000)
+    body = b"".join(render.turtle(record(state, it, bases)) for it in items(state, "partner") if not it.deleted)
+    fast, slow = _both_parsers(render.TURTLE_HEAD + body, monkeypatch)
+    assert len(fast) > 100 and fast == slow
+    assert any("學" in r.decode() or "課" in r.decode() for r in fast)  # the partner's Traditional text survives
+
+
+def test_rdflib_still_reads_what_oxigraph_refuses() -> None:
+    """A relative IRI (no base) makes Oxigraph refuse the document; rdflib reads it as before."""
+    relative = TURTLE.replace("<https://example.cn/lessons/gougu-1>", "<lessons/gougu-1>")
+    assert rdf._parse_oxigraph(relative.encode(), "turtle") is None
+    (r,) = _read(relative)
+    assert isinstance(r, Record) and r.title == "勾股定理 第一课时"
+
+
+def test_broken_turtle_keeps_rdflibs_error_message() -> None:
+    (result,) = _read(TURTLE.replace(" .\n", " \n", 1))
+    assert isinstance(result, Rejected) and result.stage == "parse"
+    assert result.reason.startswith("turtle parse error:")
