@@ -2,4 +2,5 @@
 
 from repository.cli import main
 
-main()
+if __name__ == "__main__":  # not when a spawned worker process (repository/search_workers.py) imports it
+    main()

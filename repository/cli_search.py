@@ -13,12 +13,14 @@ from repository.search import BACKENDS, open_backend, reindex
 
 @main.command(name="reindex")
 @click.option("--backend", "backend_name", type=click.Choice(BACKENDS), help="Engine to build (default: the setting).")
+@click.option("--workers", type=click.IntRange(min=0), help="Processes that build the documents (0: this one; "
+              "default: one per core, up to 4, from 50,000 works).")
 @pass_context
-def reindex_command(ctx: Context, backend_name: str | None) -> None:
+def reindex_command(ctx: Context, backend_name: str | None, workers: int | None) -> None:
     """Rebuild the search index from the works in the store."""
     ctx.store.init()
     with open_backend(ctx.settings, backend_name) as backend:
-        count = reindex(ctx.store, backend)
+        count = reindex(ctx.store, backend, workers=workers)
     click.echo(f"indexed {count} works")
 
 

@@ -14,6 +14,8 @@ from contextlib import contextmanager
 from importlib import import_module
 from typing import Any
 
+from sqlalchemy import func, select
+
 from index.backend import SearchBackend
 from index.documents import work_document
 from repository.models import Work
@@ -74,10 +76,19 @@ PENDING = "search.pending"
 """Settings-table key: works a busy or failed index update still owes (see follow_store)."""
 
 
-def reindex(store: Store, backend: SearchBackend) -> int:
-    """Rebuild the whole index from the store's active works (which settles any pending updates)."""
+def reindex(store: Store, backend: SearchBackend, *, workers: int | None = None) -> int:
+    """Rebuild the whole index from the store's active works (which settles any pending updates).
+
+    workers: processes that build the documents (repository/search_workers.py); None: one per core
+    for a large index, none for a small one; 0: build them in this process."""
+    from repository.search_workers import parallel_documents, worker_count
+
     owed = store.get_setting(PENDING)
-    count = backend.rebuild(documents(store.iter_works()))
+    with store.session() as s:
+        active = s.scalar(select(func.count()).select_from(Work).where(Work.status == "active")) or 0
+    workers = worker_count(active, workers)
+    docs = parallel_documents(store, workers) if workers else documents(store.iter_works())
+    count = backend.rebuild(docs)
     backend.refresh()
     if owed and store.get_setting(PENDING) == owed:  # not if another process added to it meanwhile
         store.set_setting(PENDING, None)

@@ -67,7 +67,7 @@ class Store(RecordMethods, QueryMethods):
 
     def __init__(self, url: str, *, schema: str | None = None, echo: bool = False,
                  busy_timeout: float | None = None) -> None:
-        self.url = url
+        self.url, self.schema = url, schema
         self.engine = make_engine(url, schema=schema, echo=echo, busy_timeout=busy_timeout)
         self.dialect = self.engine.dialect.name
         # Writers take SQLite's write lock up front (BEGIN IMMEDIATE) so that a

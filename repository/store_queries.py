@@ -48,14 +48,16 @@ class QueryMethods:
         return total, [_decode(row) for row in rows]
 
     def iter_works(
-        self, *, ids: list[str] | None = None, batch: int = 500
+        self, *, ids: list[str] | None = None, batch: int = 500, after: str = "", upto: str | None = None
     ) -> Iterator[tuple[Work, Record, list[Record]]]:
-        """Active works (all, or those in ids) as (work, canonical record, member records), in id order."""
-        after = ""
+        """Active works (all, those in ids, or those with after < id <= upto) as (work, canonical record,
+        member records), in id order."""
         while True:
             query = select(Work).where(Work.status == "active", Work.id > after)
             if ids is not None:
                 query = query.where(Work.id.in_(ids))
+            if upto is not None:
+                query = query.where(Work.id <= upto)
             with self.session() as s:  # type: ignore[attr-defined]
                 works = list(s.scalars(query.order_by(Work.id).limit(batch)))
                 c = _records.c

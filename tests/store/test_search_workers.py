@@ -1,0 +1,73 @@
+"""A reindex's documents built by worker processes: the same documents, in the same order, as one process
+builds them, on SQLite and PostgreSQL; a worker's failure fails the reindex and leaves the old index whole."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from sqlalchemy import update
+
+from index.backend import SearchQuery
+from index.tantivy_backend import TantivyBackend
+from repository.ingest import ensure_source, store_results
+from repository.models import Work
+from repository.sample import SOURCES, sample_records
+from repository.search import documents, reindex
+from repository.search_workers import PARALLEL_FROM, parallel_documents, slices, worker_count
+from repository.store import Store
+from repository.works import dedupe
+
+
+@pytest.fixture
+def grouped(store: Store, tmp_path: Path) -> Store:
+    """The bundled sample (270 works from five platforms) harvested and deduped."""
+    by_source: dict[str, list] = {}
+    for record in sample_records():
+        by_source.setdefault(record.source, []).append(record)
+    for name, batch in by_source.items():
+        store_results(store, ensure_source(store, name, kind="file", location="", level=SOURCES[name][1]), batch)
+    dedupe(store, tmp_path / "state.bin")
+    return store
+
+
+def test_slices_cover_every_active_work_once_in_order(grouped: Store) -> None:
+    with grouped.session(write=True) as s:  # a retired work is not indexed: slices leave it out
+        retired = s.scalars(Work.__table__.select().with_only_columns(Work.id).order_by(Work.id).limit(1)).one()
+        s.execute(update(Work).where(Work.id == retired).values(status="deleted"))
+    active = [work.id for work, _canonical, _members in grouped.iter_works()]
+    bounds = slices(grouped, size=7)
+    assert len(bounds) == -(-len(active) // 7)
+    covered = [w for after, upto in bounds for w in active if after < w <= upto]
+    assert covered == active and retired not in covered
+
+
+def test_workers_build_what_one_process_builds_in_the_same_order(grouped: Store) -> None:
+    serial = list(documents(grouped.iter_works()))
+    parallel = list(parallel_documents(grouped, workers=2, size=11))
+    assert len(serial) == 270
+    assert [d["id"] for d in parallel] == [d["id"] for d in serial]
+    assert parallel == serial
+
+
+def test_a_failing_worker_fails_the_reindex_and_the_old_index_stays(grouped: Store, tmp_path: Path) -> None:
+    backend = TantivyBackend(tmp_path / "index")
+    assert reindex(grouped, backend, workers=0) == 270
+    everything = SearchQuery(text="", page_size=1)
+    assert backend.search(everything).total == 270
+    last = max(work.id for work, _c, _m in grouped.iter_works())
+    with grouped.session(write=True) as s:
+        s.execute(update(Work).where(Work.id == last).values(data=b"{not json"))
+    with pytest.raises(Exception, match="JSON|json|malformed"):
+        reindex(grouped, backend, workers=2)
+    backend.refresh()
+    assert backend.search(everything).total == 270  # rolled back: the index before the failed rebuild
+    backend.close()
+
+
+def test_worker_count_rules() -> None:
+    assert worker_count(10, requested=3) == 3 and worker_count(10**6, requested=0) == 0
+    assert worker_count(PARALLEL_FROM - 1) == 0  # a small index: not worth starting processes
+    cores = len(os.sched_getaffinity(0))
+    assert worker_count(PARALLEL_FROM) == (min(cores, 4) if cores > 1 else 0)
