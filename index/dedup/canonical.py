@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
+from index.dedup.cluster import work_id_of
 from index.dedup.keys import parse_title
 from index.dedup.signals import Features
 from schemas.record import Curriculum, Record
@@ -116,12 +117,24 @@ def merged_view(
 ) -> MergedView:
     """load: where to read members from first (a batch the caller loaded at once), else the engine's loader."""
     ids = engine.members(work)
-    canonical = engine.canonical(work)
-    feats = sorted((engine.features[r] for r in ids), key=rank_key)
-    order = [canonical] + [f.rid for f in feats if f.rid != canonical]
+    order = member_order(engine, ids)
     records = [r for r in ((load and load(rid)) or engine.record(rid) for rid in order) if r is not None]
+    return merge(work_id_of(ids[0]), order[0], ids, records)
+
+
+def member_order(engine: DedupEngine, ids: list[str]) -> list[str]:
+    """A work's member ids, canonical first, then best ranked first: the order merge() reads them in."""
+    canonical = choose_canonical([engine.features[r] for r in ids], engine.pins)
+    feats = sorted((engine.features[r] for r in ids), key=rank_key)
+    return [canonical] + [f.rid for f in feats if f.rid != canonical]
+
+
+def merge(work_id: str, canonical: str, ids: list[str], records: list[Record]) -> MergedView:
+    """The merged view of a work from its member records, in member_order (those that could be loaded).
+
+    Needs no engine: dedupe's worker processes build views from the records alone."""
     if not records:
-        raise KeyError(f"no records loadable for {work}")
+        raise KeyError(f"no records loadable for {work_id}")
     provenance: dict[str, str | list[str]] = {}
     top: dict[str, Any] = {}
     for name in SCALAR_FIELDS:
@@ -161,7 +174,6 @@ def merged_view(
     if alt:
         lists["alt_titles"] = alt
         provenance["alt_titles"] = [r.id for r in records if r.title in alt or r.alt_titles]
-    work_id = engine.work_id(ids[0])
     record = Record(
         source="huiju",
         source_record_id=work_id,

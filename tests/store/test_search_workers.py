@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from index.backend import SearchQuery
 from index.tantivy_backend import TantivyBackend
@@ -71,3 +71,36 @@ def test_worker_count_rules() -> None:
     assert worker_count(PARALLEL_FROM - 1) == 0  # a small index: not worth starting processes
     cores = len(os.sched_getaffinity(0))
     assert worker_count(PARALLEL_FROM) == (min(cores, 4) if cores > 1 else 0)
+
+
+def test_a_large_dedupe_builds_its_merged_views_in_a_worker_with_the_same_result(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """repository/works.py hands the merged views to a worker process from PARALLEL_FROM works: lowered
+    here, so the sample's dedupe takes that path; its works must be the ones one process writes."""
+    import repository.works as works
+
+    by_source: dict[str, list] = {}
+    for record in sample_records():
+        by_source.setdefault(record.source, []).append(record)
+    serial = Store(f"sqlite:///{tmp_path / 'serial.db'}")
+    serial.init()
+    for target in (store, serial):
+        for name, batch in by_source.items():
+            store_results(target, ensure_source(target, name, kind="file", location="", level=SOURCES[name][1]), batch)
+    dedupe(serial, tmp_path / "serial.bin")
+    calls: list[int] = []
+    real = works.ordered_map
+    monkeypatch.setattr(works, "PARALLEL_FROM", 10)
+    monkeypatch.setattr(works, "cores", lambda: 2)
+    monkeypatch.setattr(works, "ordered_map", lambda *a, **k: (calls.append(1), real(*a, **k))[1])
+    dedupe(store, tmp_path / "parallel.bin")
+    assert calls, "the worker path was not taken"
+
+    def rows(s: Store) -> list[tuple]:
+        with s.session() as session:
+            return [tuple(r) for r in session.execute(
+                select(Work.id, Work.canonical_record_id, Work.data, Work.status).order_by(Work.id))]
+
+    assert len(rows(serial)) == 270 and rows(store) == rows(serial)
+    serial.close()
