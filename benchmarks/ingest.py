@@ -97,7 +97,8 @@ class TreeRSS(threading.Thread):
                 except OSError:
                     cmd = str(pid)
                 key = ("platforms (harvester.demo)" if "harvester.demo" in cmd
-                       else "crawls (Scrapy)" if "harvester.spiders" in cmd else "huiju demo")
+                       else "crawls (Scrapy)" if "harvester.spiders" in cmd
+                       else "workers (feeds, views, documents)" if "multiprocessing" in cmd else "huiju demo")
                 self.peak_each[key] = max(self.peak_each.get(key, 0), rss)
                 self.cpu[pid] = (key, max(cpu_seconds(pid), self.cpu.get(pid, ("", 0.0))[1]))
             self.peak_sum = max(self.peak_sum, total)

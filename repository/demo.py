@@ -181,30 +181,51 @@ def prepare_demo(store: Store, settings: Settings, platforms: DemoPlatforms, *, 
         yield "prepared (--no-serve): `huiju demo` serves the site with the platforms running"
 
 
-FEED_THREADS = 2
-"""Feeds harvested at once. A feed's harvest waits on its platform (another process) as much as it maps
-records, so with one feed at a time neither process kept a core busy; two overlap those waits."""
+FEED_PROCESSES = 2
+"""Feeds harvested at once, each in a process of its own: a feed's mapping, checks and store writes are
+Python, so feeds that shared this process shared one core (and a feed also waits on its platform, another
+process); the crawls stay in this process, beside them."""
 
 
 def harvest_all(store: Store, settings: Settings, names: list[str]) -> Iterator[str]:
-    """Harvest every source: the feeds FEED_THREADS at a time, the crawls one after another in a thread
-    beside them (a crawl's fetching is done by its Scrapy child process). Each source's lines come in
-    registration order, the crawls' after the feeds'."""
+    """Harvest every source: the feeds FEED_PROCESSES at a time in processes of their own, the crawls one
+    after another in a thread here (a crawl's fetching is done by its Scrapy child process). Each source's
+    lines come in registration order, the crawls' after the feeds'. Ctrl-C ends the feed processes at once."""
+    import multiprocessing
     from concurrent.futures import ThreadPoolExecutor
 
     yield f"harvesting {len(names)} sources:"
     crawls = [n for n in names if (source := store.get_source(n)) is not None and source.kind == "crawl"]
     crawl_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="demo-crawl")
-    feed_pool = ThreadPoolExecutor(max_workers=FEED_THREADS, thread_name_prefix="demo-feed")
+    feed_pool = multiprocessing.get_context("spawn").Pool(FEED_PROCESSES, initializer=_ignore_interrupts)
     try:
-        pending = {name: crawl_pool.submit(_harvest_one, store, settings, name) for name in crawls}
-        pending |= {name: feed_pool.submit(_harvest_one, store, settings, name) for name in names
-                    if name not in pending}
-        for name in [n for n in names if n not in crawls] + crawls:
+        pending: dict[str, Any] = {name: crawl_pool.submit(_harvest_one, store, settings, name) for name in crawls}
+        feeds = {name: feed_pool.apply_async(_harvest_in_process, (settings, name)) for name in names
+                 if name not in pending}
+        for name in [n for n in names if n not in crawls]:
+            yield from feeds[name].get()
+        feed_pool.close()
+        for name in crawls:
             yield from pending[name].result()
     finally:
-        for pool in (feed_pool, crawl_pool):  # Ctrl-C: stop the platforms without waiting
-            pool.shutdown(wait=False, cancel_futures=True)
+        feed_pool.terminate()  # Ctrl-C or a failure: the feeds stop now (they are done otherwise)
+        crawl_pool.shutdown(wait=False, cancel_futures=True)  # Ctrl-C: stop the platforms without waiting
+
+
+def _ignore_interrupts() -> None:
+    """Feed processes leave Ctrl-C to the parent, which ends them (one report, no tracebacks)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _harvest_in_process(settings: Settings, name: str) -> list[str]:
+    """One feed's harvest in a spawned process: its own interpreter, store connection and logging."""
+    logging.basicConfig(level=settings["LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("harvester").setLevel(logging.ERROR)  # as in prepare_demo: the run's line says it all
+    store = Store(settings.database_url, busy_timeout=settings["DATABASE_BUSY_TIMEOUT"])
+    try:
+        return _harvest_one(store, settings, name)
+    finally:
+        store.close()
 
 
 def _harvest_one(store: Store, settings: Settings, name: str) -> list[str]:
