@@ -64,6 +64,7 @@ SOURCE_LINE = re.compile(
     r"^  (?P<name>\S+)\s+(?P<status>succeeded|failed|partial\S*|\w+): (?P<added>\d+) added, (?P<updated>\d+) updated, "
     r"(?P<deleted>\d+) deleted, (?P<unchanged>\d+) unchanged, (?P<quarantined>\d+) quarantined \((?P<s>[\d.]+) s\)")
 WORKS_LINE = re.compile(r"^works: (?P<summary>.*) \((?P<s>[\d.]+) s\)$")
+WORKS_STEPS_LINE = re.compile(r"^    (?P<steps>grouping [\d.]+ s, .*)$")  # the works line's time by step
 INDEX_LINE = re.compile(r"^search index: (?P<n>\d+) works indexed")
 DEMO_CHECKS_LINE = re.compile(r"^checks: \d+ of \d+ records checked in (?P<s>[\d.]+) s")  # after dedupe
 LINK_CHECKS_LINE = re.compile(r"^link checks: \d+ of \d+ records checked in (?P<s>[\d.]+) s")  # after the index
@@ -146,7 +147,7 @@ def run_demo(size: int, instance: Path, timeout: float, link_checks: bool) -> di
     harvest_at = harvested_at = 0.0  # the demo runs its crawls beside the feeds: the stage is timed as wall
     works_at = index_at = None
     ingest_cpu: dict[str, float] = {}
-    works_summary, indexed = "", 0
+    works_summary, works_steps, indexed = "", "", 0
     assert proc.stdout is not None
     for line in proc.stdout:
         now = time.monotonic() - started
@@ -167,6 +168,8 @@ def run_demo(size: int, instance: Path, timeout: float, link_checks: bool) -> di
         elif m := WORKS_LINE.match(line):
             works_s, works_at, works_summary = float(m["s"]), now, m["summary"]
             rss.stage = "checks after dedupe"
+        elif m := WORKS_STEPS_LINE.match(line):
+            works_steps = m["steps"]
         elif m := DEMO_CHECKS_LINE.match(line):
             demo_checks_s = float(m["s"])
             rss.stage = "index + review counts"
@@ -186,7 +189,8 @@ def run_demo(size: int, instance: Path, timeout: float, link_checks: bool) -> di
         raise SystemExit(f"huiju demo exited with {code} after {total:.1f} s (peak RSS by stage so far: {peaks})")
     index_s = (index_at - works_at) if works_at is not None and index_at is not None else float("nan")
     index_s -= demo_checks_s
-    return {"sources": sources, "works_s": works_s, "works_summary": works_summary, "index_s": index_s,
+    return {"sources": sources, "works_s": works_s, "works_summary": works_summary, "works_steps": works_steps,
+            "index_s": index_s,
             "indexed": indexed, "total_s": total, "ingest_s": index_at, "rss_sum": rss.peak_sum,
             "rss_each": rss.peak_each, "rss_stage": rss.peak_stage, "demo_checks_s": demo_checks_s,
             "link_checks_s": link_checks_s, "harvest_wall_s": harvested_at - harvest_at, "ingest_cpu": ingest_cpu}
@@ -275,6 +279,8 @@ def main() -> None:
                   "index (+ review counts)": run["index_s"]}
         for label, s in stages.items():
             print(f"  {label:34} {s:7.1f} s  {100 * s / ingest_s:5.1f} %")
+            if label.startswith("dedupe") and run["works_steps"]:
+                print(f"    {run['works_steps']}")
             if label.startswith("harvest") and checks_s:
                 # each source's checks are inside its own time; with two feeds at a time they overlap, so
                 # their sum is CPU spent on checks, not a slice of the harvest's wall time
@@ -313,6 +319,7 @@ def main() -> None:
                 "total_s": round(run["total_s"], 2), "link_checks_s": round(run["link_checks_s"], 2),
                 "cpu_s": {k: round(v, 1) for k, v in cpu.items()},
                 "stages_s": {k: round(v, 2) for k, v in stages.items()}, "checks_s": round(checks_s, 2),
+                "dedupe_steps": run["works_steps"],
                 "sources": sources, "peak_rss_tree_mib": round(run["rss_sum"] / 2**20),
                 "peak_rss_each_mib": {k: round(v / 2**20) for k, v in run["rss_each"].items()},
                 "peak_rss_stage_mib": {k: round(v / 2**20) for k, v in run["rss_stage"].items()},

@@ -22,7 +22,7 @@ def dedupe(ctx: Context, rebuild: bool) -> None:
 
     ctx.store.init()
     report = run_dedupe(ctx.store, _snapshot(ctx), rebuild=rebuild)
-    click.echo(report.summary())
+    click.echo(f"{report.summary()} ({', '.join(f'{step} {s:.1f} s' for step, s in report.seconds.items())})")
     publication = refresh(ctx.store, report.changed_ids | report.retired_ids)
     click.echo(f"publication: {publication.summary()}")
     if rebuild:

@@ -259,8 +259,11 @@ def review_and_works(store: Store, settings: Settings, *, links: bool = True) ->
     approved = sum(approve_source(store, name, actor="demo-policy").changed for name in TRUSTED)
     started = time.monotonic()
     report = dedupe(store, settings.instance_path / "dedup" / "state.bin")
+    deduped = time.monotonic()
     refresh(store, actor="demo-policy")
+    steps = {**report.seconds, "publication": time.monotonic() - deduped}
     yield f"works: {report.summary()} ({time.monotonic() - started:.1f} s)"
+    yield "    " + ", ".join(f"{step} {seconds:.1f} s" for step, seconds in steps.items())
     yield from run_demo_checks(store, settings, links=False)
     with open_backend(settings) as backend:
         indexed = reindex(store, backend)
