@@ -117,6 +117,13 @@ def driver_executemany(session: Any, statement: Any, rows: list[dict[str, Any]])
     conn.exec_driver_sql(statement.compile(dialect=dialect).string, rows)
 
 
+WAL_AUTOCHECKPOINT_PAGES = 16_384
+"""WAL pages (4 KiB each: 64 MiB) after which a commit copies the WAL back into the database file.
+SQLite's default, 1,000, made nearly every harvest batch (1,000 records, each touching four indexes with
+random keys) pay a checkpoint and its fsync, and a page changed by many batches was copied back each time:
+300,000 record upserts took 27.4 s with the default and 20.3 s with this (13 % less CPU)."""
+
+
 def make_engine(url: str, *, schema: str | None = None, echo: bool = False,
                 busy_timeout: float | None = None) -> Engine:
     """Create an engine for ``sqlite:///file.db`` or ``postgresql+psycopg://…``.
@@ -174,6 +181,7 @@ def _sqlite_engine(url: str, *, echo: bool, busy_timeout_ms: int = SQLITE_BUSY_T
             # NORMAL is durable against process crashes in WAL mode; only an OS
             # crash or power loss can lose the last commits (never corrupt).
             cursor.execute("PRAGMA synchronous = NORMAL")
+            cursor.execute(f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES}")
         cursor.close()
 
     @event.listens_for(engine, "begin")

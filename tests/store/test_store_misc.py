@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -162,3 +163,17 @@ def test_roomy_page_cache_is_for_one_transaction_only(store: Store) -> None:
         assert (before, inside, after) == (-2000, -BULK_CACHE_KIB, -2000)
     with store.session() as s:
         assert s.scalar(select(AuditLog).where(AuditLog.action == "bulk")) is not None
+
+
+def test_sqlite_runs_in_wal_mode_with_a_roomy_checkpoint_interval(tmp_path: Path) -> None:
+    """Bulk harvests commit a batch at a time: with SQLite's default interval (1,000 pages) nearly every
+    commit paid a checkpoint (repository/db.py, WAL_AUTOCHECKPOINT_PAGES)."""
+    from repository.db import WAL_AUTOCHECKPOINT_PAGES
+
+    store = Store(f"sqlite:///{tmp_path / 'wal.db'}")
+    try:
+        with store.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == WAL_AUTOCHECKPOINT_PAGES > 1000
+    finally:
+        store.close()
