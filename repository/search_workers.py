@@ -17,13 +17,11 @@ from sqlalchemy import select
 
 from repository.models import Work
 from repository.store import Store
-from repository.worker_pool import PARALLEL_FROM, cores, ordered_map, worker_store
+from repository.worker_pool import PARALLEL_FROM, Bounds, cores, id_slices, ordered_map, worker_store
 
 SLICE = 2_000
 """Works per slice: large enough to amortise a round trip, small enough to keep every worker busy to the end."""
 MAX_WORKERS = 4
-
-Bounds = tuple[str, str]  # (after, upto]: the slice's works have after < id <= upto
 
 
 def worker_count(active_works: int, requested: int | None = None) -> int:
@@ -36,17 +34,8 @@ def worker_count(active_works: int, requested: int | None = None) -> int:
 
 def slices(store: Store, size: int = SLICE) -> list[Bounds]:
     """Id ranges of about `size` active works each, covering them all, in id order."""
-    bounds: list[Bounds] = []
-    after, count, last = "", 0, ""
     with store.session() as s:
-        for work_id in s.scalars(select(Work.id).where(Work.status == "active").order_by(Work.id)):
-            count, last = count + 1, work_id
-            if count == size:
-                bounds.append((after, work_id))
-                after, count = work_id, 0
-    if count:
-        bounds.append((after, last))
-    return bounds
+        return id_slices(s.scalars(select(Work.id).where(Work.status == "active").order_by(Work.id)), size)
 
 
 def parallel_documents(store: Store, workers: int, size: int = SLICE) -> Iterator[dict[str, Any]]:

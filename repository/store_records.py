@@ -287,6 +287,19 @@ class RecordMethods:
             where.append(_records.c.deleted.is_(False))
         return where
 
+    def records_between(self, after: str, upto: str, batch: int = 1000) -> Iterator[Record]:
+        """Live records with after < id <= upto, in id order: one slice of a worker's share of the store."""
+        c = _records.c
+        page = select(c.id, c.data, c.datestamp, c.harvested, c.deleted).where(c.deleted.is_(False), c.id <= upto)
+        while True:
+            with self.session() as s:
+                rows = s.execute(page.where(c.id > after).order_by(c.id).limit(batch)).all()
+            for row in rows:
+                yield _decode(row)
+            if len(rows) < batch:
+                return
+            after = rows[-1].id
+
     def iter_records(
         self, source: SourceRef | None = None, since: datetime | None = None, until: datetime | None = None,
         include_deleted: bool = False, batch: int = 1000,

@@ -26,6 +26,24 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
+Bounds = tuple[str, str]
+"""(after, upto]: a slice holds the ids with after < id <= upto."""
+
+
+def id_slices(ids: Iterable[str], size: int) -> list[Bounds]:
+    """Bounds of consecutive runs of about `size` ids each, covering them all; ids come sorted."""
+    bounds: list[Bounds] = []
+    after, count, last = "", 0, ""
+    for ident in ids:
+        count, last = count + 1, ident
+        if count == size:
+            bounds.append((after, ident))
+            after, count = ident, 0
+    if count:
+        bounds.append((after, last))
+    return bounds
+
+
 def cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 

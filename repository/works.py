@@ -25,6 +25,7 @@ from index.dedup.cluster import Decision
 from index.dedup.engine import DedupEngine
 from index.dedup.persist import Writer, open_engine, replace_atomically
 from repository.db import driver_datetime, driver_executemany, roomy_page_cache
+from repository.dedupe_workers import parallel_features, use_workers
 from repository.models import RecordRow, Work, WorkDecision
 from repository.store import Store
 from repository.worker_pool import PARALLEL_FROM, cores, ordered_map, worker_store
@@ -105,8 +106,12 @@ class DedupeReport:
 
 
 def open_works_engine(store: Store, snapshot_path: Path) -> DedupEngine:
+    """The engine from its snapshot, else rebuilt: from features computed by worker processes for a large
+    store (repository/dedupe_workers.py), from the records in this process otherwise."""
     state = DatabaseState(store, snapshot_path)
-    return open_engine(state, lambda: store.iter_records(), loader=store.get_record)
+    workers = 0 if snapshot_path.exists() else use_workers(store)
+    return open_engine(state, lambda: store.iter_records(), loader=store.get_record,
+                       features=(lambda: parallel_features(store, workers)) if workers else None)
 
 
 def dedupe(store: Store, snapshot_path: Path, *, rebuild: bool = False) -> DedupeReport:

@@ -391,10 +391,31 @@ class DedupEngine:
             engine._rebuild(records, decisions)
         return engine
 
-    def _rebuild(self, records: Iterable[Record], decisions: Iterable[Decision]) -> None:
+    @classmethod
+    def rebuild_from_features(
+        cls,
+        all_features: Iterable[Features],
+        decisions: Iterable[Decision],
+        loader: RecordLoader,
+        config: EngineConfig | None = None,
+        store: StateStore | None = None,
+    ) -> DedupEngine:
+        """rebuild() from the live records' features computed elsewhere (repository/dedupe_workers.py):
+        the same works; the records themselves stay with the loader."""
+        engine = cls(config, loader, store)
+        with paused_gc():
+            engine._apply_decisions(decisions)
+            latest = {f.rid: f for f in all_features}  # a record listed twice: the last wins
+            engine._cluster_all(latest.values())
+        return engine
+
+    def _apply_decisions(self, decisions: Iterable[Decision]) -> None:
         for d in sorted(decisions, key=lambda d: d.seq):
             self.decisions.append(d)
             self._apply(d, recluster=False)
+
+    def _rebuild(self, records: Iterable[Record], decisions: Iterable[Decision]) -> None:
+        self._apply_decisions(decisions)
         # a record listed twice: the last wins. Only Features are held, never all the Records at once
         latest: dict[str, Features | None] = {}
         for record in records:

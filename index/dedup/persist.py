@@ -25,7 +25,7 @@ import msgspec
 from index.dedup.cluster import Decision
 from index.dedup.frames import read_frames, write_frame
 from index.dedup.lsh import ShingleLSH
-from index.dedup.signals import Features, Match, shared_match
+from index.dedup.signals import Features, Match, compact, shared_match
 from schemas.record import Record
 
 if TYPE_CHECKING:
@@ -188,7 +188,7 @@ def decode_snapshot(
         raise ValueError(f"snapshot version {header.version}, expected {SNAPSHOT_VERSION}: rebuild from records")
     engine = cls(msgspec.msgpack.decode(header.config, type=EngineConfig), loader, store)
     engine.lsh = ShingleLSH.read_from(frames)
-    for f in _section(frames, _features):
+    for f in map(compact, _section(frames, _features)):
         engine.features[f.rid] = f
         engine._index_key(f)
         engine._index_locators(f)
@@ -212,9 +212,11 @@ def decode_snapshot(
 
 
 def open_engine(
-    store: StateStore, records: Callable[[], Iterable[Record]], loader: RecordLoader | None = None
+    store: StateStore, records: Callable[[], Iterable[Record]], loader: RecordLoader | None = None,
+    features: Callable[[], Iterable[Features]] | None = None,
 ) -> DedupEngine:
-    """Restore from the store's snapshot, or rebuild from records + its decision log."""
+    """Restore from the store's snapshot, or rebuild from records + its decision log (from the records'
+    features instead, when a features source and a loader are given)."""
     from index.dedup.engine import DedupEngine
 
     data = store.load()
@@ -230,4 +232,6 @@ def open_engine(
                     engine.decisions.append(d)
                     engine._apply(d, recluster=True)
             return engine
+    if features is not None and loader is not None:
+        return DedupEngine.rebuild_from_features(features(), store.decisions(), loader, store=store)
     return DedupEngine.rebuild(records(), store.decisions(), loader=loader, store=store)

@@ -253,12 +253,12 @@ def features(record: Record) -> Features:
         if record.source_level in SOURCE_LEVELS
         else len(SOURCE_LEVELS)
     )
-    fields = tuple(own[name] for name in VETO_FIELDS)
+    fields = _shared_fields(tuple(own[name] for name in VETO_FIELDS))
     return Features(
         rid=record.id,
         title_key=sys.intern(parsed.key),
         desc=_desc_key(record.description),
-        fields=_SHARED.setdefault(fields, fields),
+        fields=fields,
         hinted=_SHARED.setdefault(tuple(hinted), tuple(hinted)),
         chapter=sys.intern(chapter),
         locators=record_locators(record),
@@ -266,6 +266,23 @@ def features(record: Record) -> Features:
         level=level,
         completeness=_completeness(record),
         recency=max(_timestamp(record.modified), _timestamp(record.created)),
+    )
+
+
+def _shared_fields(fields: tuple[str | None, ...]) -> tuple[str | None, ...]:
+    """One copy of each fields tuple, and of each value in it (codes and teachers repeat across tuples)."""
+    found = _SHARED.get(fields)
+    if found is None:
+        found = _SHARED[fields] = tuple(sys.intern(v) if v else v for v in fields)
+    return found
+
+
+def compact(f: Features) -> Features:
+    """f sharing the strings and tuples a million records repeat, as features() shares them: Features
+    decoded from bytes (a snapshot, a worker's batch) each carry copies of their own."""
+    return msgspec.structs.replace(
+        f, title_key=sys.intern(f.title_key), chapter=sys.intern(f.chapter),
+        fields=_shared_fields(f.fields), hinted=_SHARED.setdefault(f.hinted, f.hinted),
     )
 
 

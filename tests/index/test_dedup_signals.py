@@ -207,3 +207,18 @@ def test_record_missing_the_telling_field_joins_neither_look_alike() -> None:
     works = {engine.work_id(r.id) for r in (one, two, vague)}
     assert len(works) == 3
     assert vague.id in engine.ambiguous
+
+
+def test_features_decoded_from_bytes_share_their_repeated_values_again_once_compacted() -> None:
+    """A worker's features or a snapshot's arrive as copies; compact() gives them back the shared tuples and
+    strings features() uses (a million records hold a few thousand distinct ones), and changes nothing else."""
+    from index.dedup.signals import Features, compact
+
+    record = rec("圆的面积", "1", desc=DESC, stage="小学", grade="六年级", subject="数学", edition="人教版")
+    made = features(record)
+    decoded = msgspec.msgpack.decode(msgspec.msgpack.encode(made), type=Features)
+    assert decoded == made and decoded.fields is not made.fields
+    again = compact(decoded)
+    assert again == made
+    assert again.fields is made.fields and again.title_key is made.title_key and again.chapter is made.chapter
+    assert all(a is b for a, b in zip(again.fields, made.fields, strict=True))

@@ -104,3 +104,45 @@ def test_a_large_dedupe_builds_its_merged_views_in_a_worker_with_the_same_result
 
     assert len(rows(serial)) == 270 and rows(store) == rows(serial)
     serial.close()
+
+
+def test_a_first_dedupe_of_a_large_store_takes_its_features_from_workers_with_the_same_works(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """repository/dedupe_workers.py computes a first dedupe's features in worker processes from
+    PARALLEL_FROM live records: lowered here, so the sample takes that path; the works must be those
+    one process finds, and a dedupe that has a snapshot must not start workers."""
+    import repository.dedupe_workers as dedupe_workers
+
+    by_source: dict[str, list] = {}
+    for record in sample_records():
+        by_source.setdefault(record.source, []).append(record)
+    serial = Store(f"sqlite:///{tmp_path / 'serial.db'}")
+    serial.init()
+    for target in (store, serial):
+        for name, batch in by_source.items():
+            store_results(target, ensure_source(target, name, kind="file", location="", level=SOURCES[name][1]), batch)
+    assert dedupe_workers.use_workers(serial) == 0  # 270 works' records: below PARALLEL_FROM
+    dedupe(serial, tmp_path / "serial.bin")
+    calls: list[int] = []
+    real = dedupe_workers.ordered_map
+    monkeypatch.setattr(dedupe_workers, "PARALLEL_FROM", 10)
+    monkeypatch.setattr(dedupe_workers, "cores", lambda: 2)
+    monkeypatch.setattr(dedupe_workers, "ordered_map", lambda *a, **k: (calls.append(1), real(*a, **k))[1])
+    assert dedupe_workers.use_workers(store) == 2
+    live = [r.id for r in store.iter_records()]
+    bounds = dedupe_workers.slices(store, 37)
+    assert sorted(r for after, upto in bounds for r in live if after < r <= upto) == sorted(live)
+    assert [r.id for r in store.records_between(*bounds[1])] == sorted(live)[37:74]
+    dedupe(store, tmp_path / "parallel.bin")
+    assert calls == [1], "the worker path was not taken"
+
+    def rows(s: Store) -> list[tuple]:
+        with s.session() as session:
+            return [tuple(r) for r in session.execute(
+                select(Work.id, Work.canonical_record_id, Work.data, Work.status).order_by(Work.id))]
+
+    assert len(rows(serial)) == 270 and rows(store) == rows(serial)
+    dedupe(store, tmp_path / "parallel.bin")  # incremental: from the snapshot, no workers
+    assert calls == [1]
+    serial.close()
