@@ -29,6 +29,7 @@ from index.dedup.signals import (
     features,
     fields_veto,
     may_be_retitled,
+    may_retitle,
     shared_match,
     signal_of,
 )
@@ -159,7 +160,14 @@ class DedupEngine:
         # LSH can only add a retitled copy, and that needs a description on
         # both sides: records without one skip it (and stay out of it).
         sketch = self.lsh.sketch(f) if len(f.desc) >= self.config.thresholds.retitled_desc_chars else None
-        from_lsh = set(self.lsh.query(sketch)) if sketch is not None else set()
+        # LSH adds only retitled copies: its own title group is found by the key index below (a same-title
+        # record that leaves out is one compare() would reject: vetoed, or too unlike), and another title
+        # must be one f's could have become (what may_be_retitled asks besides the descriptions' length,
+        # which every record in LSH has). A strong match is a candidate through the locator index anyway.
+        from_lsh: set[str] = set()
+        if sketch is not None:
+            key, thresholds = f.title_key, self.config.thresholds
+            from_lsh.update(self.lsh.query(sketch, lambda g: g != key and may_retitle(key, g, thresholds)))
         candidates = set(from_lsh)
         if same_title is None:
             for signature, members in self.by_key.get(f.title_key, {}).items():
@@ -181,7 +189,7 @@ class DedupEngine:
         candidates |= strong.keys()
         candidates.discard(f.rid)
         if sketch is not None:
-            self.lsh.insert(f.rid, sketch)
+            self.lsh.insert(f.rid, sketch, f.title_key)
         self.features[f.rid] = f
         self._index_key(f)
         self._index_locators(f)

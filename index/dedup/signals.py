@@ -374,12 +374,14 @@ def may_be_retitled(a: Features, b: Features, t: Thresholds) -> bool:
     return (
         len(a.desc) >= t.retitled_desc_chars
         and len(b.desc) >= t.retitled_desc_chars
-        and _may_be_retitled(a.title_key, b.title_key, t)
+        and may_retitle(a.title_key, b.title_key, t)
     )
 
 
 @lru_cache(maxsize=65536)  # title keys repeat: a million records hold tens of thousands
-def _may_be_retitled(x: str, y: str, t: Thresholds) -> bool:
+def may_retitle(x: str, y: str, t: Thresholds) -> bool:
+    """Could one of two title keys be the other retitled (held whole by it, or all its bigrams)? The
+    titles' half of may_be_retitled: the engine asks it of LSH's groups before touching their records."""
     short, long = (x, y) if len(x) <= len(y) else (y, x)
     # a substring's bigrams are all in the longer string: no need to build them (one character is no bigram)
     return len(short) >= t.retitled_length_ratio * len(long) and (

@@ -52,6 +52,33 @@ def test_lsh_state_survives_serialise_and_restore(sample: list) -> None:
     assert feats[0].rid not in restored.query(lsh.sketch(feats[0]))
 
 
+def test_lsh_selects_by_group_and_the_groups_survive_restore(sample: list) -> None:
+    """The engine asks LSH for other titles' records only: a query with groups returns exactly the
+    unfiltered answer's keys whose group is accepted, asking once per group, before and after a restore."""
+    feats = [features(r) for r in sample]
+    lsh = ShingleLSH()
+    for f in feats:
+        lsh.insert(f.rid, lsh.sketch(f), f.title_key)
+    title = {f.rid: f.title_key for f in feats}
+    restored = ShingleLSH.from_bytes(lsh.to_bytes())
+    crossed = 0
+    for f in feats:
+        sketch = lsh.sketch(f)
+        everything = lsh.query(sketch)
+        asked: list[str] = []
+
+        def other_title(group: str, own: str = f.title_key, asked: list[str] = asked) -> bool:
+            asked.append(group)
+            return group != own
+
+        selected = lsh.query(sketch, other_title)
+        assert sorted(selected) == sorted(k for k in everything if title[k] != f.title_key)
+        assert len(asked) == len(set(asked))
+        assert sorted(restored.query(sketch, lambda g, own=f.title_key: g != own)) == sorted(selected)
+        crossed += bool(selected)
+    assert crossed  # the sample has records whose sketches share a band across titles
+
+
 def test_engine_snapshot_restores_the_same_works_and_keeps_working(sample: list) -> None:
     engine = DedupEngine()
     engine.add_many(sample[:-1])
