@@ -11,9 +11,9 @@ fed exactly what a serial build feeds it, document for document.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
 
 from repository.models import Work
 from repository.store import Store
@@ -33,9 +33,12 @@ def worker_count(active_works: int, requested: int | None = None) -> int:
 
 
 def slices(store: Store, size: int = SLICE) -> list[Bounds]:
-    """Id ranges of about `size` active works each, covering them all, in id order."""
+    """Id ranges of at most `size` works each, covering every active one, in id order. Retired works count
+    (iter_works skips them): the ids alone are read from the primary key's index, where asking which are
+    active read every row of the table, merged views and all (3.1 s instead of 0.35 s at 761,407 works)."""
+    ids = cast(Table, Work.__table__).c.id
     with store.session() as s:
-        return id_slices(s.scalars(select(Work.id).where(Work.status == "active").order_by(Work.id)), size)
+        return id_slices(s.execute(select(ids).order_by(ids)).scalars(), size)
 
 
 def parallel_documents(store: Store, workers: int, size: int = SLICE) -> Iterator[dict[str, Any]]:
