@@ -25,6 +25,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -40,7 +41,7 @@ from harvester.sources import SourceSpec, register
 from repository.models import Quarantine, RecordRow, User, Work
 from repository.settings import Settings
 from repository.store import Store
-from repository.worker_pool import PARALLEL_FROM, cores
+from repository.worker_pool import worker_count
 
 ROOT = Path(__file__).resolve().parent.parent
 CURATOR = "curator"
@@ -198,7 +199,7 @@ def harvest_all(store: Store, settings: Settings, names: list[str]) -> Iterator[
     yield f"harvesting {len(names)} sources:"
     crawls = [n for n in names if (source := store.get_source(n)) is not None and source.kind == "crawl"]
     crawl_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="demo-crawl")
-    feed_pool = multiprocessing.get_context("spawn").Pool(FEED_PROCESSES, initializer=_ignore_interrupts)
+    feed_pool = _spawned_pool(FEED_PROCESSES)
     try:
         pending: dict[str, Any] = {name: crawl_pool.submit(_harvest_one, store, settings, name) for name in crawls}
         feeds = {name: feed_pool.apply_async(_harvest_in_process, (settings, name)) for name in names
@@ -213,20 +214,32 @@ def harvest_all(store: Store, settings: Settings, names: list[str]) -> Iterator[
         crawl_pool.shutdown(wait=False, cancel_futures=True)  # Ctrl-C: stop the platforms without waiting
 
 
+def _spawned_pool(processes: int) -> Any:
+    """A pool of spawned processes (never forked: this one holds threads and connections) that leave Ctrl-C
+    to this one, which ends them (one report, no tracebacks)."""
+    return multiprocessing.get_context("spawn").Pool(processes, initializer=_ignore_interrupts)
+
+
 def _ignore_interrupts() -> None:
-    """Feed processes leave Ctrl-C to the parent, which ends them (one report, no tracebacks)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def _harvest_in_process(settings: Settings, name: str) -> list[str]:
-    """One feed's harvest in a spawned process: its own interpreter, store connection and logging."""
+@contextmanager
+def _process_store(settings: Settings) -> Iterator[Store]:
+    """A spawned process's own logging and store connection, closed when its job is done."""
     logging.basicConfig(level=settings["LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("harvester").setLevel(logging.ERROR)  # as in prepare_demo: the run's line says it all
     store = Store(settings.database_url, busy_timeout=settings["DATABASE_BUSY_TIMEOUT"])
     try:
-        return _harvest_one(store, settings, name)
+        yield store
     finally:
         store.close()
+
+
+def _harvest_in_process(settings: Settings, name: str) -> list[str]:
+    """One feed's harvest in a spawned process."""
+    with _process_store(settings) as store:
+        logging.getLogger("harvester").setLevel(logging.ERROR)  # as in prepare_demo: the run's line says it all
+        return _harvest_one(store, settings, name)
 
 
 def _harvest_one(store: Store, settings: Settings, name: str) -> list[str]:
@@ -261,8 +274,8 @@ def review_and_works(store: Store, settings: Settings, *, links: bool = True) ->
     started = time.monotonic()
     report = dedupe(store, settings.instance_path / "dedup" / "state.bin")
     deduped = time.monotonic()
-    beside = cores() > 1 and report.records_in_works >= PARALLEL_FROM
-    pool = multiprocessing.get_context("spawn").Pool(1, initializer=_ignore_interrupts) if beside else None
+    beside = worker_count(report.records_in_works) > 0
+    pool = _spawned_pool(1) if beside else None
     try:
         checks = pool.apply_async(_checks_in_process, (settings,)) if pool else None
         refresh(store, actor="demo-policy")
@@ -314,13 +327,9 @@ def _checks_in_process(settings: Settings) -> list[str]:
     """The checks dedupe made due, in a spawned process beside the publication refresh and the reindex:
     they read only records and works, and both of those are one core's work (at 1,000,000 records the
     checks were 62 s on their own, with the other core idle)."""
-    logging.basicConfig(level=settings["LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    store = Store(settings.database_url, busy_timeout=settings["DATABASE_BUSY_TIMEOUT"])
-    try:
+    with _process_store(settings) as store:
         first, newline, rest = next(run_demo_checks(store, settings, links=False)).partition("\n")
         return [f"{first} (beside publication and the index){newline}{rest}"]
-    finally:
-        store.close()
 
 
 def ensure_curator(store: Store, folder: Path) -> tuple[str, str, str]:

@@ -81,7 +81,8 @@ def reindex(store: Store, backend: SearchBackend, *, workers: int | None = None)
 
     workers: processes that build the documents (repository/search_workers.py); None: one per core
     for a large index, none for a small one; 0: build them in this process."""
-    from repository.search_workers import parallel_documents, worker_count
+    from repository.search_workers import parallel_documents
+    from repository.worker_pool import worker_count
 
     owed = store.get_setting(PENDING)
     with store.session() as s:

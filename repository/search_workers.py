@@ -17,19 +17,10 @@ from sqlalchemy import Table, select
 
 from repository.models import Work
 from repository.store import Store
-from repository.worker_pool import PARALLEL_FROM, Bounds, cores, id_slices, ordered_map, worker_store
+from repository.worker_pool import Bounds, id_slices, ordered_map, worker_store
 
 SLICE = 2_000
 """Works per slice: large enough to amortise a round trip, small enough to keep every worker busy to the end."""
-MAX_WORKERS = 4
-
-
-def worker_count(active_works: int, requested: int | None = None) -> int:
-    """requested when given (0: no workers), else one per core, up to MAX_WORKERS, for large indexes only."""
-    if requested is not None:
-        return max(0, requested)
-    n = cores()
-    return min(n, MAX_WORKERS) if n > 1 and active_works >= PARALLEL_FROM else 0
 
 
 def slices(store: Store, size: int = SLICE) -> list[Bounds]:

@@ -19,6 +19,7 @@ from repository.store import Store
 
 PARALLEL_FROM = 50_000
 """Items (works) below which a stage stays in one process: a worker's start (imports, dictionaries) costs ~1 s."""
+MAX_WORKERS = 4
 AHEAD = 2
 """Slices each worker may have finished or in hand before the parent takes them."""
 
@@ -46,6 +47,15 @@ def id_slices(ids: Iterable[str], size: int) -> list[Bounds]:
 
 def cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def worker_count(items: int, requested: int | None = None) -> int:
+    """Workers for a stage of `items`: requested when given (0: none), else one per core up to MAX_WORKERS,
+    on a machine with more than one core, from PARALLEL_FROM items on."""
+    if requested is not None:
+        return max(0, requested)
+    n = cores()
+    return min(n, MAX_WORKERS) if n > 1 and items >= PARALLEL_FROM else 0
 
 
 def ordered_map(func: Callable[[T], R], items: Iterable[T], store: Store, workers: int) -> Iterator[R]:

@@ -28,7 +28,7 @@ from repository.db import driver_datetime, driver_executemany, roomy_page_cache
 from repository.dedupe_workers import parallel_features, use_workers
 from repository.models import RecordRow, Work, WorkDecision
 from repository.store import Store
-from repository.worker_pool import PARALLEL_FROM, cores, ordered_map, worker_store
+from repository.worker_pool import ordered_map, worker_count, worker_store
 
 _records = cast(Table, RecordRow.__table__)
 _works = cast(Table, Work.__table__)
@@ -237,7 +237,7 @@ def _encoded_views(store: Store, engine: DedupEngine, clusters: dict[str, list[s
     decoding a million records and merging them was a third of a first dedupe's writing time."""
     plans = ([(w, member_order(engine, clusters[w]), clusters[w]) for w in chunk if w in clusters]
              for chunk in chunks)
-    if cores() > 1 and sum(map(len, chunks)) >= PARALLEL_FROM:
+    if worker_count(sum(map(len, chunks))):
         yield from ordered_map(_views_in_worker, plans, store, workers=1)
     else:
         for plan in plans:

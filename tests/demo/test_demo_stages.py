@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from repository.ingest import ensure_source, store_results
+from repository import worker_pool
+from repository.ingest import ensure_source
 from repository.models import RecordCheck
-from repository.sample import SOURCES, sample_records
+from repository.sample import load_sample
 from repository.settings import Settings
 from repository.store import Store
 
@@ -24,11 +25,7 @@ def harvested(folder: Path) -> tuple[Store, Settings]:
     settings = Settings(environ={}, INSTANCE_PATH=str(folder))
     store = Store(settings.database_url)
     store.init()
-    by_source: dict[str, list] = {}
-    for record in sample_records():
-        by_source.setdefault(record.source, []).append(record)
-    for name, batch in by_source.items():
-        store_results(store, ensure_source(store, name, kind="file", location="", level=SOURCES[name][1]), batch)
+    list(load_sample(store))
     ensure_source(store, "municipal", kind="file", location="", level="municipal")  # a trusted demo source
     return store, settings
 
@@ -47,8 +44,8 @@ def test_checks_beside_publication_and_index_store_what_one_process_stores(
 
     serial, serial_settings = harvested(tmp_path / "serial")
     serial_lines = list(demo.review_and_works(serial, serial_settings, links=False))
-    monkeypatch.setattr(demo, "PARALLEL_FROM", 10)
-    monkeypatch.setattr(demo, "cores", lambda: 2)
+    monkeypatch.setattr(worker_pool, "PARALLEL_FROM", 10)  # every stage takes its worker path, as on 2 cores
+    monkeypatch.setattr(worker_pool, "cores", lambda: 2)
     store, settings = harvested(tmp_path / "beside")
     lines = list(demo.review_and_works(store, settings, links=False))
 

@@ -11,24 +11,38 @@ from sqlalchemy import select, update
 
 from index.backend import SearchQuery
 from index.tantivy_backend import TantivyBackend
-from repository.ingest import ensure_source, store_results
+from repository import worker_pool
 from repository.models import Work
-from repository.sample import SOURCES, sample_records
+from repository.sample import load_sample
 from repository.search import documents, reindex
-from repository.search_workers import PARALLEL_FROM, parallel_documents, slices, worker_count
+from repository.search_workers import parallel_documents, slices
 from repository.store import Store
+from repository.worker_pool import PARALLEL_FROM, worker_count
 from repository.works import dedupe
+
+
+def sampled(store: Store) -> Store:
+    """store holding the bundled sample (270 works from five platforms), harvested source by source."""
+    list(load_sample(store))
+    return store
+
+
+def work_rows(store: Store) -> list[tuple]:
+    with store.session() as session:
+        return [tuple(r) for r in session.execute(
+            select(Work.id, Work.canonical_record_id, Work.data, Work.status).order_by(Work.id))]
+
+
+def parallel_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every stage takes its worker path from 10 items, as on a machine with two cores."""
+    monkeypatch.setattr(worker_pool, "PARALLEL_FROM", 10)
+    monkeypatch.setattr(worker_pool, "cores", lambda: 2)
 
 
 @pytest.fixture
 def grouped(store: Store, tmp_path: Path) -> Store:
-    """The bundled sample (270 works from five platforms) harvested and deduped."""
-    by_source: dict[str, list] = {}
-    for record in sample_records():
-        by_source.setdefault(record.source, []).append(record)
-    for name, batch in by_source.items():
-        store_results(store, ensure_source(store, name, kind="file", location="", level=SOURCES[name][1]), batch)
-    dedupe(store, tmp_path / "state.bin")
+    """The bundled sample harvested and deduped."""
+    dedupe(sampled(store), tmp_path / "state.bin")
     return store
 
 
@@ -39,7 +53,8 @@ def test_slices_cover_every_active_work_once_in_order(grouped: Store) -> None:
     active = [work.id for work, _canonical, _members in grouped.iter_works()]
     bounds = slices(grouped, size=7)
     assert len(bounds) == -(-(len(active) + 1) // 7)  # the retired work is counted, and skipped by iter_works
-    assert all(a < b for a, b in bounds) and all(u1 == a2 for (_a1, u1), (a2, _u2) in zip(bounds, bounds[1:]))
+    assert all(a < b for a, b in bounds)
+    assert all(u1 == a2 for (_a1, u1), (a2, _u2) in zip(bounds, bounds[1:], strict=False))
     covered = [w for after, upto in bounds for w in active if after < w <= upto]
     assert covered == active
     assert retired not in [w for after, upto in bounds for w, _c, _m in grouped.iter_works(after=after, upto=upto)]
@@ -82,29 +97,17 @@ def test_a_large_dedupe_builds_its_merged_views_in_a_worker_with_the_same_result
     here, so the sample's dedupe takes that path; its works must be the ones one process writes."""
     import repository.works as works
 
-    by_source: dict[str, list] = {}
-    for record in sample_records():
-        by_source.setdefault(record.source, []).append(record)
     serial = Store(f"sqlite:///{tmp_path / 'serial.db'}")
     serial.init()
-    for target in (store, serial):
-        for name, batch in by_source.items():
-            store_results(target, ensure_source(target, name, kind="file", location="", level=SOURCES[name][1]), batch)
-    dedupe(serial, tmp_path / "serial.bin")
+    dedupe(sampled(serial), tmp_path / "serial.bin")
+    sampled(store)
     calls: list[int] = []
     real = works.ordered_map
-    monkeypatch.setattr(works, "PARALLEL_FROM", 10)
-    monkeypatch.setattr(works, "cores", lambda: 2)
+    parallel_path(monkeypatch)
     monkeypatch.setattr(works, "ordered_map", lambda *a, **k: (calls.append(1), real(*a, **k))[1])
     dedupe(store, tmp_path / "parallel.bin")
     assert calls, "the worker path was not taken"
-
-    def rows(s: Store) -> list[tuple]:
-        with s.session() as session:
-            return [tuple(r) for r in session.execute(
-                select(Work.id, Work.canonical_record_id, Work.data, Work.status).order_by(Work.id))]
-
-    assert len(rows(serial)) == 270 and rows(store) == rows(serial)
+    assert len(work_rows(serial)) == 270 and work_rows(store) == work_rows(serial)
     serial.close()
 
 
@@ -116,20 +119,14 @@ def test_a_first_dedupe_of_a_large_store_takes_its_features_from_workers_with_th
     one process finds, and a dedupe that has a snapshot must not start workers."""
     import repository.dedupe_workers as dedupe_workers
 
-    by_source: dict[str, list] = {}
-    for record in sample_records():
-        by_source.setdefault(record.source, []).append(record)
     serial = Store(f"sqlite:///{tmp_path / 'serial.db'}")
     serial.init()
-    for target in (store, serial):
-        for name, batch in by_source.items():
-            store_results(target, ensure_source(target, name, kind="file", location="", level=SOURCES[name][1]), batch)
-    assert dedupe_workers.use_workers(serial) == 0  # 270 works' records: below PARALLEL_FROM
+    assert dedupe_workers.use_workers(sampled(serial)) == 0  # 270 works' records: below PARALLEL_FROM
     dedupe(serial, tmp_path / "serial.bin")
+    sampled(store)
     calls: list[int] = []
     real = dedupe_workers.ordered_map
-    monkeypatch.setattr(dedupe_workers, "PARALLEL_FROM", 10)
-    monkeypatch.setattr(dedupe_workers, "cores", lambda: 2)
+    parallel_path(monkeypatch)
     monkeypatch.setattr(dedupe_workers, "ordered_map", lambda *a, **k: (calls.append(1), real(*a, **k))[1])
     assert dedupe_workers.use_workers(store) == 2
     live = [r.id for r in store.iter_records()]
@@ -138,13 +135,7 @@ def test_a_first_dedupe_of_a_large_store_takes_its_features_from_workers_with_th
     assert [r.id for r in store.records_between(*bounds[1])] == sorted(live)[37:74]
     dedupe(store, tmp_path / "parallel.bin")
     assert calls == [1], "the worker path was not taken"
-
-    def rows(s: Store) -> list[tuple]:
-        with s.session() as session:
-            return [tuple(r) for r in session.execute(
-                select(Work.id, Work.canonical_record_id, Work.data, Work.status).order_by(Work.id))]
-
-    assert len(rows(serial)) == 270 and rows(store) == rows(serial)
+    assert len(work_rows(serial)) == 270 and work_rows(store) == work_rows(serial)
     dedupe(store, tmp_path / "parallel.bin")  # incremental: from the snapshot, no workers
     assert calls == [1]
     serial.close()
