@@ -144,7 +144,8 @@ class WorkSet(Base):
     """
 
     __tablename__ = "work_sets"
-    __table_args__ = (Index(None, "set_spec", "datestamp", "work_id"),)
+    # SQLite: clustered on the primary key (migration 0006): each row kept twice, not three times
+    __table_args__ = (Index(None, "set_spec", "datestamp", "work_id"), {"sqlite_with_rowid": False})
 
     work_id: Mapped[str] = mapped_column(ForeignKey("works.id"), primary_key=True)
     set_spec: Mapped[str] = mapped_column(String(200), primary_key=True)
@@ -226,7 +227,8 @@ class RecordCheck(Base):
     """
 
     __tablename__ = "record_checks"
-    __table_args__ = (one_of("outcome", CHECK_OUTCOMES), Index(None, "name", "outcome"))
+    __table_args__ = (one_of("outcome", CHECK_OUTCOMES), Index(None, "name", "outcome"),
+                      {"sqlite_with_rowid": False})  # clustered on the primary key (migration 0006)
 
     record_id: Mapped[str] = mapped_column(ForeignKey("records.id"), primary_key=True)
     name: Mapped[str] = mapped_column(String(40), primary_key=True)

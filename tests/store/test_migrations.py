@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
+from repository.checks.runner import run_checks
 from repository.models import Base
+from repository.publication import approve_source
+from repository.sample import load_sample
 from repository.store import MIGRATIONS, Store
+from repository.works import dedupe
 from tests.store.conftest import make_record
 
 TABLES = {
@@ -36,7 +42,7 @@ def snapshot(store: Store) -> dict[str, object]:
 def test_upgrade_empty_database_to_head(empty_store: Store) -> None:
     assert empty_store.revision() is None
     empty_store.init()
-    assert empty_store.revision() == head() == "0005"
+    assert empty_store.revision() == head() == "0006"
     with empty_store.engine.connect() as conn:
         assert TABLES | {"alembic_version"} == set(inspect(conn).get_table_names())
 
@@ -67,3 +73,44 @@ def test_downgrade_to_base_and_back(store: Store) -> None:
     store.init()
     assert store.revision() == head()
     store.audit("admin", "init", "store", "-")  # triggers were dropped and recreated cleanly
+
+
+def _rows(store: Store) -> dict[str, list[tuple]]:
+    with store.engine.connect() as conn:
+        return {
+            "work_sets": sorted(conn.execute(text("SELECT work_id, set_spec, datestamp FROM work_sets")).all()),
+            "record_checks": sorted(conn.execute(text(
+                "SELECT record_id, name, outcome, detail, content_hash, checked FROM record_checks")).all()),
+        }
+
+
+def _without_rowid(store: Store) -> dict[str, bool]:
+    with store.engine.connect() as conn:
+        return {table: "WITHOUT ROWID" in conn.execute(
+            text("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = :t"), {"t": table}).scalar_one()
+            for table in ("work_sets", "record_checks")}
+
+
+def test_0006_keeps_every_set_and_check_row(store: Store, tmp_path: Path) -> None:
+    """0006 rebuilds work_sets and record_checks (SQLite: clustered on their primary keys); down and up
+    again, every row is still there, and the model's tables are what the migration makes."""
+    list(load_sample(store))
+    dedupe(store, tmp_path / "works.snapshot")
+    approve_source(store, "national", actor="admin")
+    run_checks(store)
+    before = _rows(store)
+    assert len(before["work_sets"]) > 10 and len(before["record_checks"]) > 10
+    sqlite = store.engine.dialect.name == "sqlite"
+    if sqlite:
+        assert _without_rowid(store) == {"work_sets": True, "record_checks": True}
+    store.downgrade("0005")
+    assert _rows(store) == before
+    if sqlite:
+        assert _without_rowid(store) == {"work_sets": False, "record_checks": False}
+    store.init()
+    assert _rows(store) == before
+    if sqlite:
+        assert _without_rowid(store) == {"work_sets": True, "record_checks": True}
+    with store.engine.connect() as conn:  # the indexes came back with the tables
+        assert {i["name"] for t in ("work_sets", "record_checks") for i in inspect(conn).get_indexes(t)} == {
+            "ix_work_sets_set_spec_datestamp_work_id", "ix_record_checks_name_outcome"}
