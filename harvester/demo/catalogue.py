@@ -87,8 +87,10 @@ def pick(options: tuple | list, seed: int, *parts: object):  # noqa: ANN201 - an
     return options[digest(seed, *parts) % len(options)]
 
 
+@lru_cache(maxsize=1 << 16)
 def stable_uuid(seed: int, *parts: object) -> str:
-    """A UUID-shaped id (the national platform's id style), stable for (seed, parts)."""
+    """A UUID-shaped id (the national platform's id style), stable for (seed, parts). Cached: the
+    records of a book share its chapters' and the book's ids (most of the national feed's hashing)."""
     text = "\x1f".join(str(p) for p in (seed, *parts)).encode()
     return str(uuid.UUID(bytes=hashlib.blake2b(text, digest_size=16).digest()))
 

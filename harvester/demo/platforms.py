@@ -73,6 +73,7 @@ RANDOM_DEFECTS = ("placeholder", "missing", "sensitive")
 DEFECT_RATE = 0.01  # of own items beyond the planted ones
 
 
+@lru_cache(maxsize=256)
 def base_count(name: str, size: int) -> int:
     """Items of a platform before any tick.
 
@@ -117,6 +118,7 @@ def republished(name: str, size: int) -> tuple[tuple[int, int, str], ...]:
     return tuple(ranges)
 
 
+@lru_cache(maxsize=256)
 def _pool(other: str, size: int) -> int:
     """How many items a republisher chooses from: national lessons, or municipal's republications
     (so a lesson republished from municipal is on three platforms)."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import json
 from datetime import UTC, datetime, timedelta, timezone
+from functools import lru_cache
 
 import pymarc
 from lxml import etree
@@ -31,7 +32,9 @@ def china_time(value: datetime) -> str:
     return value.astimezone(CHINA).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}+0800"
 
 
+@lru_cache(maxsize=4096)
 def _tag(seed: int, dimension: str, name: str, order: int) -> dict[str, object]:
+    """Cached (a few hundred distinct tags; the feed's objects share them, and only encode them)."""
     tag_id = f"{digest(seed, 'tag', dimension, name):016x}{digest(seed, 'tag2', dimension, name):016x}"
     return {"tag_dimension_id": dimension, "tag_id": tag_id, "tag_name": name, "order_num": order}
 
