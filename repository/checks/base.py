@@ -58,7 +58,12 @@ def folded(text: str) -> str:
 def squeeze(text: str) -> str:
     """Folded text (schemas.text.fold) without punctuation, symbols, spaces or invisible characters: the form
     in which placeholders and sensitive terms are compared, so 【暂无简介】 and 扫 码 添 加 do not hide."""
-    return _NOISE.sub("", folded(text))
+    return without_noise(folded(text))
+
+
+def without_noise(folded_text: str) -> str:
+    """squeeze() of text already folded."""
+    return _NOISE.sub("", folded_text)
 
 
 @dataclass(frozen=True, slots=True)

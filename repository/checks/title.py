@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from repository.checks.base import WARN, Context, Finding, Result, Row, folded, squeeze
+from repository.checks.base import WARN, Context, Finding, Result, Row, folded, squeeze, without_noise
 from schemas.record import Record
 from schemas.text import fold
 
@@ -22,6 +22,9 @@ PLACEHOLDERS = frozenset(fold(text) for text in (
     "内容简介", "测试",
     "test", "testing", "untitled", "title", "description", "null", "none", "n/a", "na", "tbd", "todo", "lorem ipsum",
 ))
+_BARE_FORMS = frozenset(without_noise(text) for text in PLACEHOLDERS)
+"""What squeeze() leaves of each placeholder: a text whose folded form is a placeholder squeezes to one of
+these, so only such a text is folded again (the rest, nearly every title and description, need not be)."""
 FILE_NAME = re.compile(r"\.(pptx?|docx?|pdf|xlsx?|mp4|flv|avi|wmv|swf|zip|rar)$", re.I)
 MIN_DESCRIPTION = 10  # no minimum title: 春 and 力 are real lesson names
 
@@ -29,7 +32,8 @@ MIN_DESCRIPTION = 10  # no minimum title: 春 and 力 are real lesson names
 def is_placeholder(text: str, bare: str | None = None) -> bool:
     """Stock text, in any spelling ("暂无简介。", "【暂無簡介】"), digits only, or nothing but punctuation."""
     bare = squeeze(text) if bare is None else bare
-    return not bare or bare in PLACEHOLDERS or folded(text) in PLACEHOLDERS or bare.isdigit()
+    return (not bare or bare in PLACEHOLDERS or bare.isdigit()
+            or (bare in _BARE_FORMS and folded(text) in PLACEHOLDERS))
 
 
 def check(record: Record, row: Row, context: Context) -> Result:
