@@ -28,6 +28,7 @@ from index.dedup.signals import (
     compare,
     features,
     fields_veto,
+    is_value,
     may_be_retitled,
     may_retitle,
     shared_match,
@@ -72,8 +73,8 @@ class DedupEngine:
         # (other edition, class hour, ...) are skipped a signature at a time.
         # Buckets are one record id (most) or a tuple of them: a set each cost ~200 bytes a record.
         self.by_key: dict[str, dict[tuple[str | None, ...], Bucket]] = {}
-        self.by_locator: dict[str, Bucket] = {}
-        self.by_ref: dict[str, Bucket] = {}
+        self.by_locator: dict[int, Bucket] = {}  # hashed locators (signals.locator_key)
+        self.by_ref: dict[int, Bucket] = {}
         self.edges: dict[str, dict[str, Match]] = {}  # only records that have an edge
         self.partition = Partition()
         self.ambiguous: set[str] = set()
@@ -178,7 +179,7 @@ class DedupEngine:
         strong: dict[str, dict[str, float]] = {}
         for loc in f.locators:
             name = signal_of(loc)
-            if not loc.startswith("val:"):
+            if not is_value(loc):
                 for c in _ids(self.by_locator.get(loc)):
                     strong.setdefault(c, {})[name] = 1.0
             for c in _ids(self.by_ref.get(loc)):

@@ -31,8 +31,8 @@ from schemas.record import Record
 if TYPE_CHECKING:
     from index.dedup.engine import DedupEngine, RecordLoader
 
-SNAPSHOT_VERSION = 4  # 2: Features.fields gained the teacher; 3: written as frames, a piece at a time;
-# 4: LSH rows carry their title key (query leaves the record's own title group out)
+SNAPSHOT_VERSION = 5  # 2: Features.fields gained the teacher; 3: written as frames, a piece at a time;
+# 4: LSH rows carry their title key (query leaves the record's own title group out); 5: locators hashed
 
 
 Writer = Callable[[BinaryIO], object]
