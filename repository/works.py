@@ -232,13 +232,16 @@ Views = dict[str, tuple[bytes, str]]
 
 def _encoded_views(store: Store, engine: DedupEngine, clusters: dict[str, list[str]],
                    chunks: list[list[str]]) -> Iterator[Views]:
-    """Each chunk's encoded merged views, in chunk order. For a large dedupe a worker process reads
-    the members and builds the views while this one writes the chunks before (repository/worker_pool.py):
-    decoding a million records and merging them was a third of a first dedupe's writing time."""
+    """Each chunk's encoded merged views, in chunk order. For a large dedupe worker processes (one per
+    core) read the members and build the views while this one writes the chunks before
+    (repository/worker_pool.py): decoding a million records and merging them was a third of a first
+    dedupe's writing time. One worker kept this process waiting 60 % of the time; two: 22 → 17 s for
+    66,395 works."""
     plans = ([(w, member_order(engine, clusters[w]), clusters[w]) for w in chunk if w in clusters]
              for chunk in chunks)
-    if worker_count(sum(map(len, chunks))):
-        yield from ordered_map(_views_in_worker, plans, store, workers=1)
+    workers = worker_count(sum(map(len, chunks)))
+    if workers:
+        yield from ordered_map(_views_in_worker, plans, store, workers)
     else:
         for plan in plans:
             yield _views(store, plan)

@@ -93,8 +93,9 @@ def test_worker_count_rules() -> None:
 def test_a_large_dedupe_builds_its_merged_views_in_a_worker_with_the_same_result(
     store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """repository/works.py hands the merged views to a worker process from PARALLEL_FROM works: lowered
-    here, so the sample's dedupe takes that path; its works must be the ones one process writes."""
+    """repository/works.py hands the merged views to worker processes (two here) from PARALLEL_FROM works:
+    lowered here, so the sample's dedupe takes that path, in chunks of 40 works shared by both workers;
+    its works must be the ones one process writes."""
     import repository.works as works
 
     serial = Store(f"sqlite:///{tmp_path / 'serial.db'}")
@@ -104,9 +105,10 @@ def test_a_large_dedupe_builds_its_merged_views_in_a_worker_with_the_same_result
     calls: list[int] = []
     real = works.ordered_map
     parallel_path(monkeypatch)
-    monkeypatch.setattr(works, "ordered_map", lambda *a, **k: (calls.append(1), real(*a, **k))[1])
+    monkeypatch.setattr(works, "ordered_map", lambda *a, **k: (calls.append(a[3]), real(*a, **k))[1])
+    monkeypatch.setattr(works, "_CHUNK", 40)
     dedupe(store, tmp_path / "parallel.bin")
-    assert calls, "the worker path was not taken"
+    assert calls == [2], "the worker path was not taken, or not with a worker per core"
     assert len(work_rows(serial)) == 270 and work_rows(store) == work_rows(serial)
     serial.close()
 
