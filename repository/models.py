@@ -227,8 +227,7 @@ class RecordCheck(Base):
     """
 
     __tablename__ = "record_checks"
-    __table_args__ = (one_of("outcome", CHECK_OUTCOMES), Index(None, "name", "outcome"),
-                      {"sqlite_with_rowid": False})  # clustered on the primary key (migration 0006)
+    __table_args__ = (one_of("outcome", CHECK_OUTCOMES), Index(None, "name", "outcome"))
 
     record_id: Mapped[str] = mapped_column(ForeignKey("records.id"), primary_key=True)
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
