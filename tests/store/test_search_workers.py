@@ -90,7 +90,7 @@ def test_worker_count_rules() -> None:
     assert worker_count(PARALLEL_FROM) == (min(cores, 4) if cores > 1 else 0)
 
 
-def test_a_large_dedupe_builds_its_merged_views_in_a_worker_with_the_same_result(
+def test_a_large_dedupe_builds_its_merged_views_in_workers_with_the_same_result(
     store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """repository/works.py hands the merged views to worker processes (two here) from PARALLEL_FROM works:

@@ -36,8 +36,6 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 TS = sa.DateTime(timezone=True)
-
-
 INDEX = "ix_work_sets_set_spec_datestamp_work_id"
 
 
